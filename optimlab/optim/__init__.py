@@ -1,0 +1,24 @@
+"""Every optimizer of the course: a plain per-tensor rule function plus a thin class.
+
+    >>> from optimlab import optim
+    >>> opt = optim.Adam(params, lr=1e-3)
+    >>> opt.step(grads)            # params are updated in place
+
+``optim.available()`` lists every optimizer with its defaults.
+"""
+
+from .adabelief import AdaBelief, adabelief
+from .adagrad import Adagrad, adagrad
+from .adam import Adam, Adamax, AdamW, NAdam, RAdam, adam, adamax, nadam, radam
+from .amos import Amos, amos
+from .base import Optimizer
+from .lion import Lion, lion
+from .registry import REGISTRY, available, create
+from .rmsprop import Adadelta, RMSprop, adadelta, rmsprop
+from .sgd import SGD, sgd
+
+__all__ = [
+    "REGISTRY", "SGD", "AdaBelief", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Amos",
+    "Lion", "NAdam", "Optimizer", "RAdam", "RMSprop", "adabelief", "adadelta", "adagrad", "adam",
+    "adamax", "amos", "available", "create", "lion", "nadam", "radam", "rmsprop", "sgd",
+]
