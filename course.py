@@ -32,7 +32,7 @@ def _stamp() -> str:
 
 def setup() -> None:
     """Create .venv and install optimlab with its lab and test extras, if not done already."""
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 (this script must explain itself on old Pythons)
         sys.exit(f"optimlab needs Python >= 3.10; this is {sys.version.split()[0]}")
     if not os.path.exists(PYTHON):
         print(f"creating a virtual environment in {VENV}", flush=True)

@@ -28,7 +28,8 @@ def _split(requirement: str) -> tuple[str, str]:
 def test_environment_yml_matches_pyproject():
     yaml = pytest.importorskip("yaml")
     project = _pyproject()["project"]
-    wanted = project["dependencies"] + project["optional-dependencies"]["lab"] + project["optional-dependencies"]["test"]
+    extras = project["optional-dependencies"]
+    wanted = project["dependencies"] + extras["lab"] + extras["test"]
     with open(os.path.join(ROOT, "environment.yml")) as f:
         env = yaml.safe_load(f)
     conda = dict(_split(d) for d in env["dependencies"] if isinstance(d, str))
@@ -46,3 +47,16 @@ def test_dependencies_have_lower_bounds_and_no_exact_pins():
         name, spec = _split(req)
         assert ">=" in spec, f"{name} needs a lower bound"
         assert "==" not in spec, f"{name} is pinned exactly"
+
+
+def test_code_passes_ruff():
+    """The package, tests, benchmarks and scripts pass the project's lint rules (pyproject.toml)."""
+    import shutil
+    import subprocess
+    import sys
+
+    ruff = shutil.which("ruff", path=os.path.dirname(sys.executable)) or shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed (it comes with the [test] extra)")
+    out = subprocess.run([ruff, "check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
