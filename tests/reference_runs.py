@@ -51,7 +51,7 @@ def gradient(name: str, theta: np.ndarray, maximize: bool = False) -> np.ndarray
     return -g if maximize else g
 
 
-def lr_at(config: "Config", step: int) -> float:
+def lr_at(config: Config, step: int) -> float:
     """The learning rate of step ``step`` (1-based): halved from step 101 on when scheduled."""
     lr = config.hyper.get("lr", config.default_lr)
     return lr * 0.5 if (config.halve_lr and step > STEPS // 2) else lr
