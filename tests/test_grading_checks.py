@@ -1,0 +1,248 @@
+"""The exercise checks: the reference passes, every catalogued mistake is named, reports read well."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from optimlab import grading
+from optimlab.grading import checks, reference, runner, specs
+from optimlab.grading.mistakes import CATALOGUE
+
+ALL = list(specs.SPECS)
+MISTAKES = [(name, m) for name, ms in CATALOGUE.items() for m in ms]
+ADAPTIVE = ["adagrad_step", "rmsprop_step", "adadelta_step", "adam_step", "amsgrad_step", "adamw_step",
+            "lion_step", "adabelief_step"]
+REQUIRED = ["gd_step", "momentum_step", "nesterov_step", "adagrad_step", "rmsprop_step", "adam_step", "adamw_step",
+            "lion_step", "adabelief_step", "warmup_cosine_lr", "minibatches", "linear_backward",
+            "softmax_cross_entropy", "batchnorm_backward"]
+
+
+def test_at_least_fifteen_exercises_including_the_required_ones():
+    assert len(ALL) >= 15
+    assert set(REQUIRED) <= set(ALL)
+    assert set(grading.exercises()) == set(ALL)
+    assert {s.chapter for s in specs.SPECS.values()} == {
+        "01_gradient_descent", "02_sgd", "03_momentum", "04_adagrad", "05_rmsprop", "06_adam", "07_adamw",
+        "08_new_optimizers", "09_schedules", "10_putting_it_together"}
+
+
+def declared_parameters(signature: str) -> list[tuple[str, object]]:
+    """(name, default) pairs of an exercise's documented signature."""
+    fn = ast.parse(f"def {signature.split(' -> ')[0]}: pass").body[0]
+    args = fn.args.args
+    defaults = [inspect.Parameter.empty] * (len(args) - len(fn.args.defaults)) + [
+        ast.literal_eval(d) for d in fn.args.defaults]
+    return [(a.arg, d) for a, d in zip(args, defaults)]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_reference_has_the_exercise_signature(name):
+    spec = specs.get(name)
+    actual = [(p.name, p.default) for p in inspect.signature(getattr(reference, name)).parameters.values()]
+    assert declared_parameters(spec.signature) == actual
+    assert spec.positional == tuple(n for n, d in actual if d is inspect.Parameter.empty)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_reference_passes_its_own_check(name):
+    result = checks.check(name, getattr(reference, name), quiet=True)
+    assert result.passed, result.message
+    assert result.status == "passed" and result.first_failure is None and result.mistake is None
+    assert result.message.startswith(f"✔ {name} is correct")
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_checks_cover_several_cases_and_steps(name):
+    trials = specs.get(name).trials()
+    assert len({t.case for t in trials}) >= 3
+    assert len(trials) >= 5
+
+
+def test_reference_leaves_its_arguments_alone():
+    rng = np.random.default_rng(0)
+    theta, grad, m, v = (rng.standard_normal(4) for _ in range(4))
+    v = np.abs(v)
+    copies = [a.copy() for a in (theta, grad, m, v)]
+    reference.adam_step(theta, grad, m, v, 3)
+    for a, b in zip((theta, grad, m, v), copies):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", ADAPTIVE)
+def test_every_adaptive_optimizer_has_at_least_three_named_mistakes(name):
+    assert len(CATALOGUE[name]) >= 3
+
+
+def test_adam_catalogue_has_the_classic_mistakes():
+    keys = {m.key for m in CATALOGUE["adam_step"]}
+    assert {"no_bias_correction", "t_from_zero", "eps_inside_sqrt", "wrong_moment_corrected", "in_place"} <= keys
+    assert "l2_instead_of_decoupled" in {m.key for m in CATALOGUE["adamw_step"]}
+
+
+@pytest.mark.parametrize("name, mistake", MISTAKES, ids=[f"{n}-{m.key}" for n, m in MISTAKES])
+def test_each_catalogued_mistake_is_diagnosed(name, mistake):
+    result = checks.check(name, mistake.impl, quiet=True)
+    assert not result.passed
+    assert result.status == "failed", result.message
+    assert result.mistake is not None and result.mistake.key == mistake.key, result.message
+    assert f"Likely mistake: {mistake.title}." in result.message
+    f = result.first_failure
+    assert f is not None and f.case and f.step and f.variable
+
+
+def test_failure_report_shows_step_variable_expected_and_got():
+    bad = next(m for m in CATALOGUE["adam_step"] if m.key == "no_bias_correction").impl
+    result = checks.check("adam_step", bad, quiet=True)
+    f = result.first_failure
+    assert f.step.startswith("step 1 of") and "(t = 1)" in f.step
+    assert f.variable == "theta"  # m and v are right: only the step uses the corrected moments
+    assert isinstance(f.expected, float) and isinstance(f.got, float) and f.expected != f.got
+    assert re.search(r"expected -?\d", result.message) and re.search(r"got +-?\d", result.message)
+    assert "Traceback" not in result.message
+
+
+def test_first_diverging_state_variable_is_named():
+    def wrong_m(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+        theta, m, v = reference.adam_step(theta, grad, m, v, t, lr, beta1, beta2, eps)
+        return theta, m * 1.5, v
+
+    result = checks.check("adam_step", wrong_m, quiet=True)
+    assert result.first_failure.variable == "m" and result.mistake is None
+    assert "No mistake from the catalogue reproduces your numbers" in result.message
+
+
+def test_stub_is_reported_calmly():
+    def adam_step(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+        raise NotImplementedError("write your code here, then run the check below")
+
+    result = checks.check("adam_step", adam_step, quiet=True)
+    assert result.status == "not implemented" and not result.passed and not result
+    assert "not implemented yet" in result.message and "Traceback" not in result.message
+
+
+def test_generator_stub_is_reported_calmly():
+    def minibatches(X, y, batch_size, shuffle=True, drop_last=False, seed=0):
+        raise NotImplementedError
+        yield  # a generator whose body was replaced by the stub
+
+    assert checks.check("minibatches", minibatches, quiet=True).status == "not implemented"
+
+
+def test_errors_name_the_line_of_the_student_code():
+    def adam_step(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+        m = beta1 * m + (1 - beta1) * gard  # noqa: F821
+        return theta, m, v
+
+    result = checks.check("adam_step", adam_step, quiet=True)
+    assert result.status == "error"
+    assert "NameError" in result.message and "gard" in result.message and "line" in result.message
+
+
+@pytest.mark.parametrize("returned, words", [
+    (lambda theta, m, v: (theta, m), "tuple of 3"),
+    (lambda theta, m, v: "done", "tuple of 3"),
+    (lambda theta, m, v: (theta[:1], m, v), "shape"),
+    (lambda theta, m, v: (object(), m, v), "array of numbers"),
+])
+def test_wrong_kinds_of_return_value_are_explained(returned, words):
+    def adam_step(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+        return returned(theta, m, v)
+
+    result = checks.check("adam_step", adam_step, quiet=True)
+    assert not result.passed and words in result.message, result.message
+
+
+def test_always_equal_objects_do_not_pass():
+    class AlwaysEqual:
+        def __eq__(self, other):
+            return True
+
+        __hash__ = object.__hash__
+
+    def gd_step(theta, grad, lr):
+        return AlwaysEqual()
+
+    assert not checks.check("gd_step", gd_step, quiet=True).passed
+
+
+def test_renamed_hyperparameter_is_an_error_not_a_crash():
+    def adam_step(theta, grad, m, v, t, learning_rate=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+        return reference.adam_step(theta, grad, m, v, t, learning_rate, beta1, beta2, eps)
+
+    result = checks.check("adam_step", adam_step, quiet=True)
+    assert result.status == "error" and "unexpected keyword argument 'lr'" in result.message, result.message
+
+
+def test_wrong_default_is_caught_by_the_defaults_case():
+    def adam_step(theta, grad, m, v, t, lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-8):
+        return reference.adam_step(theta, grad, m, v, t, lr, beta1, beta2, eps)
+
+    result = checks.check("adam_step", adam_step, quiet=True)
+    assert not result.passed and result.first_failure.case == "defaults"
+
+
+def test_not_a_function():
+    result = checks.check("gd_step", 3, quiet=True)
+    assert result.status == "error" and "your function gd_step itself" in result.message
+
+
+def test_public_check_functions_print_a_report_and_return_a_result(capsys):
+    result = grading.check_gd_step(reference.gd_step)
+    assert isinstance(result, grading.CheckResult) and result.passed
+    assert "✔ gd_step is correct" in capsys.readouterr().out
+    assert grading.results()[-1] is result
+    assert "gd_step(theta, grad, lr)" in grading.check_gd_step.__doc__
+    with pytest.raises(AttributeError):
+        grading.check_no_such_exercise  # noqa: B018
+
+
+def test_result_is_plain_data_and_html():
+    bad = next(m for m in CATALOGUE["lion_step"] if m.key == "no_sign").impl
+    result = checks.check("lion_step", bad, quiet=True)
+    d = result.to_dict()
+    assert d["passed"] is False and d["mistake"]["key"] == "no_sign"
+    assert d["first_failure"]["variable"] == "theta"
+    import json
+
+    json.dumps(d)
+    assert result._repr_html_().startswith("<div") and "Likely mistake" in result._repr_html_()
+    assert repr(result) == "CheckResult(name='lion_step', status='failed', mistake='no_sign')"
+
+
+def test_reports_are_deterministic():
+    bad = next(m for m in CATALOGUE["adam_step"] if m.key == "eps_inside_sqrt").impl
+    a = checks.check("adam_step", bad, quiet=True).message
+    b = checks.check("adam_step", bad, quiet=True).message
+    assert a == b
+
+
+def test_json_transport_is_exact():
+    rng = np.random.default_rng(5)
+    args = {"x": rng.standard_normal((3, 2)), "labels": np.array([1, 0, 2]), "lr": 0.1, "flag": True}
+    back = runner.decode(__import__("json").loads(__import__("json").dumps(runner.encode(args))))
+    np.testing.assert_array_equal(back["x"], args["x"])
+    assert back["labels"].dtype == np.int64 and back["lr"] == 0.1 and back["flag"] is True
+
+
+def test_importing_grading_is_lazy():
+    code = ("import sys, optimlab.grading; "
+            "print(sorted(m for m in ('optimlab.optim', 'optimlab.nn', 'nbclient', 'IPython', 'tqdm') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_command_line():
+    run = [sys.executable, "-m", "optimlab.cli"]
+    out = subprocess.run([*run, "exercises"], capture_output=True, text=True, check=True).stdout
+    assert out.count("(") >= len(ALL) and "adam_step(theta, grad, m, v, t," in out
+    assert subprocess.run([*run, "bogus"], capture_output=True).returncode == 2
+    assert "make-exercises" in subprocess.run([*run, "--help"], capture_output=True, text=True).stdout
+    assert subprocess.run([*run, "grade", "/no/such/file.ipynb"], capture_output=True).returncode == 2
