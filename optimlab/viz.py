@@ -812,7 +812,7 @@ def history_plot(history: Any, *, title: str | None = None, log: bool = False) -
         ax.set_title(metric.capitalize())
         ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
         if metric == "accuracy":
-            ax.yaxis.set_major_formatter(mpl.ticker.PercentFormatter(1.0, decimals=0))
+            ax.yaxis.set_major_formatter(mpl.ticker.PercentFormatter(1.0, decimals=None))
         elif log:
             ax.set_yscale("log")
     if len(handles) > 1:

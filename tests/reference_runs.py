@@ -134,12 +134,15 @@ def _optimlab_hyper(config: Config) -> dict[str, Any]:
     return hyper
 
 
-def run_optimlab(config: Config, dtype: Any = np.float64, steps: int = STEPS) -> np.ndarray:
-    """The trajectory (steps + 1, n) of the concatenated parameters under optimlab."""
+def run_optimlab(
+    config: Config, dtype: Any = np.float64, steps: int = STEPS, fused: bool | None = None
+) -> np.ndarray:
+    """The trajectory (steps + 1, n) of the concatenated parameters under optimlab
+    (``fused=True``: the numba kernels instead of the plain rules)."""
     from optimlab import optim
 
     params = {k: v.astype(dtype) for k, v in initial_params().items()}
-    opt = optim.create(config.optimlab_name, params, **_optimlab_hyper(config))
+    opt = optim.create(config.optimlab_name, params, fused=fused, **_optimlab_hyper(config))
     rows = [np.concatenate([p.ravel() for p in params.values()]).astype(np.float64)]
     for step in range(1, steps + 1):
         opt.lr = lr_at(config, step)

@@ -55,6 +55,9 @@ def decay_(theta: Array, factor: float) -> None:
 
 def add_scaled_(x: Array, a: float, y: Array, tmp: Array) -> None:
     """In place: x ← x + a·y (``tmp`` may be ``y`` itself when y is scratch)."""
+    if a == 1.0:  # (saves a pass over memory; 1·y is y exactly)
+        x += y
+        return
     xp = array_module(x)
     x += xp.multiply(y, a, out=tmp)
 

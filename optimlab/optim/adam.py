@@ -155,13 +155,15 @@ ADAM_CHECKS = dict(
 
 @register
 class Adam(Optimizer):
-    """Adam (optionally AMSGrad, or decoupled weight decay). Defaults are torch.optim.Adam's."""
+    """Adam (optionally AMSGrad, or decoupled weight decay). Defaults are torch.optim.Adam's.
+    ``fused=True`` runs the same update as one numba pass."""
 
     defaults = dict(
         lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
         maximize=False, decoupled_weight_decay=False,
     )
     checks = dict(ADAM_CHECKS, amsgrad=check_bool, decoupled_weight_decay=check_bool)
+    has_fused_kernel = True
 
     def state_names(self, hyper: dict[str, Any]) -> tuple[str, ...]:
         return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if hyper["amsgrad"] else ())
@@ -172,6 +174,14 @@ class Adam(Optimizer):
             param, grad, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"),
             step=t, lr=h["lr"], betas=h["betas"], eps=h["eps"], weight_decay=h["weight_decay"],
             decoupled_weight_decay=h["decoupled_weight_decay"], work=work,
+        )
+
+    def fused_update(self, kernels, param, grad, state, t) -> None:
+        h = self.hyper
+        kernels.adam(
+            param, grad, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"),
+            step=t, lr=h["lr"], betas=h["betas"], eps=h["eps"], weight_decay=h["weight_decay"],
+            decoupled_weight_decay=h["decoupled_weight_decay"], maximize=h["maximize"],
         )
 
 
@@ -189,6 +199,14 @@ class AdamW(Adam):
             param, grad, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"),
             step=t, lr=h["lr"], betas=h["betas"], eps=h["eps"], weight_decay=h["weight_decay"],
             decoupled_weight_decay=True, work=work,
+        )
+
+    def fused_update(self, kernels, param, grad, state, t) -> None:
+        h = self.hyper
+        kernels.adam(
+            param, grad, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"),
+            step=t, lr=h["lr"], betas=h["betas"], eps=h["eps"], weight_decay=h["weight_decay"],
+            decoupled_weight_decay=True, maximize=h["maximize"],
         )
 
 

@@ -8,7 +8,8 @@ arrays the rule needs and passes them in. Everything the rules share lives here:
 * hyperparameter validation, with errors that name the culprit;
 * gradient validation *before* anything is touched, so a refused step changes nothing;
 * preallocated state and scratch memory, so the hot path allocates no array;
-* ``state_dict`` / ``load_state_dict`` and ``save`` / ``load`` (``.npz``).
+* ``state_dict`` / ``load_state_dict`` and ``save`` / ``load`` (``.npz``);
+* with ``fused=True``, a one-pass numba kernel instead of the rule (``_fused.py``).
 
 When a model keeps all its parameters as views into one flat buffer (``optimlab.nn`` does),
 elementwise rules run once over the whole buffer instead of once per tensor.
@@ -16,9 +17,11 @@ elementwise rules run once over the whole buffer instead of once per tensor.
 
 from __future__ import annotations
 
+import functools
 import json
 import warnings
 from collections.abc import Callable, Mapping
+from types import ModuleType
 from typing import Any, ClassVar
 
 import numpy as np
@@ -85,7 +88,7 @@ class ParamSet:
                 raise TypeError(
                     f"parameter {name!r} must be a real floating-point NumPy or CuPy array; got {what}"
                 )
-            if not p.flags.writeable:
+            if not getattr(p.flags, "writeable", True):  # (CuPy's flags have no writeable)
                 raise ValueError(f"parameter {name!r} is read-only: the optimizer updates it in place")
         self.names = list(named)
         self.arrays = list(named.values())
@@ -142,8 +145,12 @@ class Optimizer:
     scratch: ClassVar[int] = 2
     #: names of optimizer-wide scalar state besides the step counter (e.g. NAdam's mu_product)
     scalar_state: ClassVar[dict[str, float]] = {}
+    #: the class has a one-pass numba kernel (``fused_update``) for ``fused=True``
+    has_fused_kernel: ClassVar[bool] = False
 
-    def __init__(self, params: Any, *, nonfinite: str = "raise", **hyperparams: Any):
+    def __init__(
+        self, params: Any, *, nonfinite: str = "raise", fused: bool | None = None, **hyperparams: Any
+    ):
         unknown = sorted(set(hyperparams) - set(self.defaults))
         if unknown:
             raise TypeError(
@@ -152,6 +159,13 @@ class Optimizer:
             )
         if nonfinite not in NONFINITE_POLICIES:
             raise ValueError(f"invalid nonfinite: {nonfinite!r} (must be 'raise' or 'skip')")
+        if fused is not None:
+            check_bool("fused", fused)
+        if fused and not self.has_fused_kernel:
+            from .registry import REGISTRY
+
+            with_kernel = [name for name, cls in REGISTRY.items() if cls.has_fused_kernel]
+            raise TypeError(f"{type(self).__name__} has no fused kernel; fused=True is for {', '.join(with_kernel)}")
         hyper = {**self.defaults, **hyperparams}
         for key in ("betas",):
             if isinstance(hyper.get(key), list):
@@ -159,6 +173,9 @@ class Optimizer:
         self._check_hyper(hyper)
         self.hyper: dict[str, Any] = hyper
         self.nonfinite = nonfinite
+        #: how to compute, not what: True runs the numba kernel, None/False the plain rule
+        self.fused = fused
+        self._fused_warned: set[str] = set()
         self.params = ParamSet(params)
         self.step_count = 0
         self.skipped_steps = 0
@@ -262,6 +279,10 @@ class Optimizer:
         self.advance_scalars(t)
         for unit in self._units:
             g = self._unit_grad(unit, named)
+            kernels = self._fused_kernels(unit, g) if self.fused else None
+            if kernels is not None:  # one pass in numba; it applies maximize itself
+                self.fused_update(kernels, unit.param, g, unit.state, t)
+                continue
             if self.hyper.get("maximize"):  # ascend: the rule sees −∇f (before weight decay)
                 g = array_module(g).negative(g, out=unit.gbuf)
             self.update(unit.param, g, unit.state, unit.work, t, unit.names)
@@ -276,6 +297,29 @@ class Optimizer:
     ) -> None:
         """Call the rule on one parameter (or the flat buffer). ``grad`` is read-only."""
         raise NotImplementedError
+
+    def fused_update(
+        self, kernels: ModuleType, param: Array, grad: Array, state: dict[str, Array], t: int
+    ) -> None:
+        """``fused=True``: the same update as ``update`` by a one-pass kernel of ``kernels``
+        (``optimlab.optim._fused``). ``grad`` is the raw gradient: the kernel applies maximize."""
+        raise NotImplementedError
+
+    def _fused_kernels(self, unit: _Unit, grad: Array) -> ModuleType | None:
+        """The numba kernels if they can update this unit, else None (the plain rule runs),
+        with a RuntimeWarning, once per reason, that says why."""
+        kernels, reason = _import_fused()
+        if reason is None:
+            reason = _not_for_kernels([unit.param, grad, *unit.state.values()])
+        if reason is None:
+            return kernels
+        if reason not in self._fused_warned:
+            self._fused_warned.add(reason)
+            warnings.warn(
+                f"{type(self).__name__}(fused=True) runs the plain NumPy rule: {reason}",
+                RuntimeWarning, stacklevel=3,
+            )
+        return None
 
     def _match_grads(self, grads: Any) -> dict[str, Array]:
         ps = self.params
@@ -323,8 +367,10 @@ class Optimizer:
         return named
 
     def _first_nonfinite(self, named: dict[str, Array]) -> str | None:
+        kernels = _import_fused()[0] if self.fused else None
+        finite = all_finite if kernels is None else kernels.all_finite  # the same test, in parallel
         for name in self.params.names:
-            if not all_finite(named[name]):
+            if not finite(named[name]):
                 return name
         return None
 
@@ -421,6 +467,28 @@ class Optimizer:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.hyper.items())
         return f"{type(self).__name__}({len(self.params.names)} parameter(s), {args})"
+
+
+@functools.cache
+def _import_fused() -> tuple[ModuleType | None, str | None]:
+    """(optimlab.optim._fused, None), or (None, why not): numba is imported on first use only."""
+    try:
+        from . import _fused
+    except ImportError as e:
+        return None, f"numba cannot be imported ({e}); pip install 'optimlab[fast]'"
+    return _fused, None
+
+
+def _not_for_kernels(arrays: list[Array]) -> str | None:
+    """Why the numba kernels cannot run on these arrays, or None when they can."""
+    for a in arrays:
+        if not isinstance(a, np.ndarray):
+            return f"they run on NumPy arrays, not {type(a).__module__}.{type(a).__name__}"
+        if a.dtype not in (np.float32, np.float64):
+            return f"they run on float32 and float64 arrays, not {a.dtype}"
+        if not a.flags.c_contiguous:
+            return "they run on contiguous arrays, and one of the arrays is not"
+    return None
 
 
 def bias_correction(beta: float, t: int) -> float:

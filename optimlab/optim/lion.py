@@ -31,7 +31,7 @@ def lion(
     decay_(theta, 1.0 - lr * weight_decay)  # θ ← (1 − ηλ) θ
     c = xp.multiply(m, beta1, out=work[0])  # c_t = sign(β1 m_{t-1} + (1 − β1) g_t)
     add_scaled_(c, 1.0 - beta1, grad, work[1])
-    xp.sign(c, out=c)
+    c = xp.sign(c, out=work[1])  # (into another array: NumPy's in-place sign is much slower)
     add_scaled_(theta, -lr, c, work[1])  # θ_t = θ_{t-1} − η c_t
     ema_(m, grad, beta2, work[1])  # m_t = β2 m_{t-1} + (1 − β2) g_t
 
@@ -39,13 +39,15 @@ def lion(
 @register
 class Lion(Optimizer):
     """Lion. Defaults are the paper's and lion-pytorch's: ``lr=1e-4, betas=(0.9, 0.99),
-    weight_decay=0``. Use a 3-10x smaller lr and a 3-10x larger weight decay than for AdamW."""
+    weight_decay=0``. Use a 3-10x smaller lr and a 3-10x larger weight decay than for AdamW.
+    ``fused=True`` runs the same update as one numba pass."""
 
     defaults = dict(lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, maximize=False)
     checks = dict(
         lr=check_nonnegative, betas=check_betas, weight_decay=check_nonnegative,
         maximize=check_bool,
     )
+    has_fused_kernel = True
 
     def state_names(self, hyper: dict[str, Any]) -> tuple[str, ...]:
         return ("exp_avg",)
@@ -55,4 +57,11 @@ class Lion(Optimizer):
         lion(
             param, grad, state["exp_avg"], lr=h["lr"], betas=h["betas"],
             weight_decay=h["weight_decay"], work=work,
+        )
+
+    def fused_update(self, kernels, param, grad, state, t) -> None:
+        h = self.hyper
+        kernels.lion(
+            param, grad, state["exp_avg"], lr=h["lr"], betas=h["betas"],
+            weight_decay=h["weight_decay"], maximize=h["maximize"],
         )

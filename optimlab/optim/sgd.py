@@ -50,7 +50,7 @@ class SGD(Optimizer):
     """Stochastic gradient descent (optionally with momentum); plain GD on the full batch.
 
     Defaults are torch.optim.SGD's: ``lr=1e-3, momentum=0, dampening=0, weight_decay=0,
-    nesterov=False, maximize=False``.
+    nesterov=False, maximize=False``. ``fused=True`` runs the same update as one numba pass.
     """
 
     defaults = dict(
@@ -60,6 +60,7 @@ class SGD(Optimizer):
         lr=check_nonnegative, momentum=check_nonnegative, dampening=check_nonnegative,
         weight_decay=check_nonnegative, nesterov=check_bool, maximize=check_bool,
     )
+    has_fused_kernel = True
 
     def check_combination(self, hyper: dict[str, Any]) -> None:
         if hyper["nesterov"] and (hyper["momentum"] <= 0 or hyper["dampening"] != 0):
@@ -77,4 +78,12 @@ class SGD(Optimizer):
             param, grad, state.get("momentum_buffer"), step=t, lr=h["lr"], momentum=h["momentum"],
             dampening=h["dampening"], weight_decay=h["weight_decay"], nesterov=h["nesterov"],
             work=work,
+        )
+
+    def fused_update(self, kernels, param, grad, state, t) -> None:
+        h = self.hyper
+        kernels.sgd(
+            param, grad, state.get("momentum_buffer"), step=t, lr=h["lr"], momentum=h["momentum"],
+            dampening=h["dampening"], weight_decay=h["weight_decay"], nesterov=h["nesterov"],
+            maximize=h["maximize"],
         )
