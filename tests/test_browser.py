@@ -193,6 +193,10 @@ def _screenshot(page, name):
       return p ? p.scrollHeight : 900; }""")
     page.set_viewport_size({"width": 1280, "height": max(900, min(16000, height + 120))})
     page.wait_for_timeout(500)
+    page.evaluate("""() => {
+      const p = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer');
+      if (p) p.scrollTop = 0; }""")  # from the top: Run All leaves the view at the last cell
+    page.wait_for_timeout(300)
     path = os.path.join(OUTPUT, name)
     page.screenshot(path=path, full_page=True)
     page.set_viewport_size({"width": 1280, "height": 900})
