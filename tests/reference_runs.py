@@ -2,7 +2,8 @@
 
 Shared by the cross-check tests and by ``record_reference.py``, which stores the reference
 libraries' trajectories in ``fixtures/reference_trajectories.npz`` so that the comparison
-also runs where torch, lion-pytorch, adabelief-pytorch or jestimator are not installed.
+also runs where torch, lion-pytorch, adabelief-pytorch, jestimator or schedulefree are not
+installed.
 
 The problem: two tensors (a 4x3 "weight" and a 5-vector "bias"), a smooth non-convex loss
 
@@ -10,6 +11,16 @@ The problem: two tensors (a 4x3 "weight" and a 5-vector "bias"), a smooth non-co
 
 and the same NumPy gradient function feeds every implementation, so trajectories can differ
 only by what the optimizers themselves compute.
+
+Three optimizers need more than that:
+
+* Muon takes only matrices in torch: the torch side runs ``torch.optim.Muon`` on the weight
+  (transposed to torch's (out, in) layout, so the shape scale is tested too) and
+  ``torch.optim.AdamW`` on the bias, which is what optimlab's ``Muon`` does with a
+  non-matrix parameter; and torch's Newton-Schulz is patched to run in float64 instead of
+  bfloat16 (``_zeropower_via_newtonschulz``), which is what optimlab computes.
+* Schedule-Free AdamW holds y in the parameters while training: the trajectory is the y's,
+  plus one last row, x, read after ``eval()``.
 """
 
 from __future__ import annotations
@@ -64,7 +75,7 @@ class Config:
     id: str
     optimlab_name: str
     hyper: dict[str, Any]
-    library: str  # "torch", "lion_pytorch", "adabelief_pytorch" or "jestimator"
+    library: str  # "torch", "lion_pytorch", "adabelief_pytorch", "jestimator" or "schedulefree"
     reference: str  # class or function name in that library
     ref_hyper: dict[str, Any] = field(default_factory=dict)
     default_lr: float = 0.0  # the optimizer's default lr (used when hyper has no lr)
@@ -73,6 +84,21 @@ class Config:
 
 def _torch(id, name, hyper, default_lr, ref=None, halve_lr=False):
     return Config(id, name, hyper, "torch", ref or name, dict(hyper), default_lr, halve_lr)
+
+
+def _muon(id, hyper, default_lr=0.0, halve_lr=False):
+    """torch.optim.Muon on the weight, torch.optim.AdamW on the bias (optimlab's fallback,
+    spelled out with its defaults: AdamW's lr is Muon's unless adamw_lr is given)."""
+    muon = {k: v for k, v in hyper.items() if not k.startswith("adamw_")}
+    adamw = dict(
+        lr=hyper.get("adamw_lr"), betas=hyper.get("adamw_betas", (0.9, 0.999)),
+        eps=hyper.get("adamw_eps", 1e-8), weight_decay=hyper.get("adamw_weight_decay", 0.0),
+    )
+    return Config(id, "Muon", hyper, "torch", "Muon", dict(muon=muon, adamw=adamw), default_lr, halve_lr)
+
+
+def _schedulefree(id, hyper, default_lr=0.0, halve_lr=False):
+    return Config(id, "AdamWScheduleFree", hyper, "schedulefree", "AdamWScheduleFree", dict(hyper), default_lr, halve_lr)
 
 
 CONFIGS: list[Config] = [
@@ -116,6 +142,16 @@ CONFIGS: list[Config] = [
     Config("amos-default", "Amos", dict(lr=0.05), "jestimator", "amos", dict(lr=0.05)),
     Config("amos-scalar-momentum", "Amos", dict(lr=0.1, reduce="scalar", momentum=0.9, beta=0.98), "jestimator", "amos", dict(lr=0.1, reduce="scalar", momentum=0.9, beta=0.98)),
     Config("amos-rows-clip-l2", "Amos", dict(lr=0.1, reduce="rows", clip_value=1.0, extra_l2=0.01, eta=0.3), "jestimator", "amos", dict(lr=0.1, reduce="rows", clip_value=1.0, extra_l2=0.01, eta=0.3), halve_lr=True),
+    # Muon: weight by Muon (float64 Newton-Schulz), bias by the AdamW fallback
+    _muon("muon-default", {}, 1e-3),
+    _muon("muon-plain-momentum-wd", dict(lr=0.02, momentum=0.9, nesterov=False, weight_decay=0.05, adamw_lr=0.01, adamw_betas=(0.9, 0.95), adamw_weight_decay=0.1), halve_lr=True),
+    _muon("muon-match-rms-cubic-ns", dict(lr=0.02, adjust_lr_fn="match_rms_adamw", ns_coefficients=(1.5, -0.5, 0.0), ns_steps=8, eps=1e-6, adamw_eps=1e-10)),
+    _torch("adafactor-default", "Adafactor", {}, 1e-2),
+    _torch("adafactor-wd-d", "Adafactor", dict(lr=0.05, weight_decay=0.1, d=2.0), 0, halve_lr=True),
+    _torch("adafactor-eps-decay-maximize", "Adafactor", dict(lr=0.03, beta2_decay=-0.5, eps=(1e-20, 1e-2), maximize=True), 0),
+    _schedulefree("sf-default", {}, 0.0025),
+    _schedulefree("sf-warmup-wd", dict(lr=0.02, warmup_steps=20, weight_decay=0.1)),
+    _schedulefree("sf-betas-r-power", dict(lr=0.05, betas=(0.8, 0.99), eps=1e-6, r=1.0, weight_lr_power=1.0), halve_lr=True),
 ]
 for _c in CONFIGS:
     if not _c.default_lr:
@@ -138,7 +174,8 @@ def run_optimlab(
     config: Config, dtype: Any = np.float64, steps: int = STEPS, fused: bool | None = None
 ) -> np.ndarray:
     """The trajectory (steps + 1, n) of the concatenated parameters under optimlab
-    (``fused=True``: the numba kernels instead of the plain rules)."""
+    (``fused=True``: the numba kernels instead of the plain rules); for the schedule-free
+    optimizer one more row: x, after ``eval()``."""
     from optimlab import optim
 
     params = {k: v.astype(dtype) for k, v in initial_params().items()}
@@ -149,6 +186,9 @@ def run_optimlab(
         maximize = config.hyper.get("maximize", False)
         opt.step({k: gradient(k, p.astype(np.float64), maximize).astype(dtype) for k, p in params.items()})
         rows.append(np.concatenate([p.ravel() for p in params.values()]).astype(np.float64))
+    if config.library == "schedulefree":
+        opt.eval()
+        rows.append(np.concatenate([p.ravel() for p in params.values()]).astype(np.float64))
     return np.array(rows)
 
 
@@ -156,16 +196,21 @@ def run_optimlab(
 def library_available(library: str) -> bool:
     if library == "jestimator":
         return all(importlib.util.find_spec(m) is not None for m in ("jestimator", "jax", "optax", "flax"))
-    deps = {"lion_pytorch": ["lion_pytorch", "torch"], "adabelief_pytorch": ["adabelief_pytorch", "torch"]}
+    deps = {
+        "lion_pytorch": ["lion_pytorch", "torch"], "adabelief_pytorch": ["adabelief_pytorch", "torch"],
+        "schedulefree": ["schedulefree", "torch"],
+    }
     return all(importlib.util.find_spec(m) is not None for m in deps.get(library, [library]))
 
 
-def _torch_run(make_optimizer: Callable, config: Config, steps: int) -> np.ndarray:
+def _torch_run(make_optimizer: Callable, config: Config, steps: int, schedule_free: bool = False) -> np.ndarray:
     import torch
 
     torch.set_default_dtype(torch.float64)  # float64 step counters and scalar state
     params = {k: torch.tensor(v, dtype=torch.float64) for k, v in initial_params().items()}
     opt = make_optimizer(list(params.values()))
+    if schedule_free:
+        opt.train()  # the parameters hold y
     rows = [np.concatenate([p.detach().numpy().ravel() for p in params.values()])]
     for step in range(1, steps + 1):
         for group in opt.param_groups:
@@ -174,6 +219,63 @@ def _torch_run(make_optimizer: Callable, config: Config, steps: int) -> np.ndarr
             p.grad = torch.from_numpy(gradient(k, p.detach().numpy().copy(), config.hyper.get("maximize", False)))
         opt.step()
         rows.append(np.concatenate([p.detach().numpy().ravel() for p in params.values()]))
+    if schedule_free:
+        opt.eval()  # the parameters hold x
+        rows.append(np.concatenate([p.detach().numpy().ravel() for p in params.values()]))
+    return np.array(rows)
+
+
+def _newton_schulz_float64(grad, ns_coefficients, ns_steps, eps):
+    """torch's ``_muon._zeropower_via_newtonschulz`` line for line, without the bfloat16 cast."""
+    import torch
+
+    a, b, c = ns_coefficients
+    ortho_grad = grad.clone()
+    if grad.size(0) > grad.size(1):
+        ortho_grad = ortho_grad.T
+    ortho_grad.div_(ortho_grad.norm().clamp(min=eps))
+    for _ in range(ns_steps):
+        gram_matrix = ortho_grad @ ortho_grad.T
+        gram_update = torch.addmm(gram_matrix, gram_matrix, gram_matrix, beta=b, alpha=c)
+        ortho_grad = torch.addmm(ortho_grad, gram_update, ortho_grad, beta=a)
+    if grad.size(0) > grad.size(1):
+        ortho_grad = ortho_grad.T
+    return ortho_grad
+
+
+def _muon_run(config: Config, steps: int) -> np.ndarray:
+    """torch.optim.Muon on the weight in torch's (out, in) layout (optimlab's weight is
+    (in, out): torch gets its transpose), torch.optim.AdamW on the bias, Newton-Schulz in
+    float64."""
+    import torch
+    import torch.optim._muon as torch_muon
+
+    torch.set_default_dtype(torch.float64)
+    init = initial_params()
+    weight = torch.tensor(init["weight"].T.copy())  # (out, in)
+    bias = torch.tensor(init["bias"])
+    fixed_adamw_lr = config.ref_hyper["adamw"]["lr"]
+    muon = torch.optim.Muon([weight], **config.ref_hyper["muon"])
+    adamw = torch.optim.AdamW([bias], **{**config.ref_hyper["adamw"], "lr": fixed_adamw_lr or lr_at(config, 1)})
+
+    def row():
+        return np.concatenate([weight.detach().numpy().T.ravel(), bias.detach().numpy().ravel()])
+
+    bfloat16_ns = torch_muon._zeropower_via_newtonschulz
+    torch_muon._zeropower_via_newtonschulz = _newton_schulz_float64
+    try:
+        rows = [row()]
+        for step in range(1, steps + 1):
+            muon.param_groups[0]["lr"] = lr_at(config, step)
+            if fixed_adamw_lr is None:
+                adamw.param_groups[0]["lr"] = lr_at(config, step)
+            weight.grad = torch.from_numpy(gradient("weight", weight.detach().numpy().T.copy()).T.copy())
+            bias.grad = torch.from_numpy(gradient("bias", bias.detach().numpy().copy()))
+            muon.step()
+            adamw.step()
+            rows.append(row())
+    finally:
+        torch_muon._zeropower_via_newtonschulz = bfloat16_ns
     return np.array(rows)
 
 
@@ -230,6 +332,8 @@ def _amos_run(config: Config, steps: int) -> np.ndarray:
 
 def run_reference(config: Config, steps: int = STEPS) -> np.ndarray:
     """The trajectory of the reference library (which must be installed)."""
+    if config.library == "torch" and config.reference == "Muon":
+        return _muon_run(config, steps)
     if config.library == "torch":
         import torch
 
@@ -252,6 +356,11 @@ def run_reference(config: Config, steps: int = STEPS) -> np.ndarray:
         return _torch_run(make, config, steps)
     if config.library == "jestimator":
         return _amos_run(config, steps)
+    if config.library == "schedulefree":
+        import schedulefree
+
+        cls = getattr(schedulefree, config.reference)
+        return _torch_run(lambda ps: cls(ps, **config.ref_hyper), config, steps, schedule_free=True)
     raise ValueError(config.library)
 
 
@@ -259,7 +368,7 @@ def library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for dist in ("torch", "lion-pytorch", "adabelief-pytorch", "jestimator", "jax", "optax", "flax"):
+    for dist in ("torch", "lion-pytorch", "adabelief-pytorch", "jestimator", "jax", "optax", "flax", "schedulefree"):
         try:
             out[dist] = version(dist)
         except PackageNotFoundError:

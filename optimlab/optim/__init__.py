@@ -8,17 +8,22 @@
 """
 
 from .adabelief import AdaBelief, adabelief
+from .adafactor import Adafactor, adafactor
 from .adagrad import Adagrad, adagrad
 from .adam import Adam, Adamax, AdamW, NAdam, RAdam, adam, adamax, nadam, radam
 from .amos import Amos, amos
 from .base import Optimizer
 from .lion import Lion, lion
+from .muon import Muon, muon, newton_schulz
 from .registry import REGISTRY, available, create
 from .rmsprop import Adadelta, RMSprop, adadelta, rmsprop
+from .schedulefree import AdamWScheduleFree, adamw_schedulefree
 from .sgd import SGD, sgd
 
 __all__ = [
-    "REGISTRY", "SGD", "AdaBelief", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Amos",
-    "Lion", "NAdam", "Optimizer", "RAdam", "RMSprop", "adabelief", "adadelta", "adagrad", "adam",
-    "adamax", "amos", "available", "create", "lion", "nadam", "radam", "rmsprop", "sgd",
+    "REGISTRY", "SGD", "AdaBelief", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW",
+    "AdamWScheduleFree", "Adamax", "Amos", "Lion", "Muon", "NAdam", "Optimizer", "RAdam",
+    "RMSprop", "adabelief", "adadelta", "adafactor", "adagrad", "adam", "adamax",
+    "adamw_schedulefree", "amos", "available", "create", "lion", "muon", "nadam",
+    "newton_schulz", "radam", "rmsprop", "sgd",
 ]
