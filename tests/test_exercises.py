@@ -20,7 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOLUTIONS = os.path.join(ROOT, "solutions")
 EXERCISES = os.path.join(ROOT, "exercises")
 CHAPTERS = ["01_gradient_descent", "02_sgd", "03_momentum", "04_adagrad", "05_rmsprop", "06_adam", "07_adamw",
-            "08_new_optimizers", "09_schedules", "10_putting_it_together"]
+            "08_new_optimizers", "09_schedules", "10_putting_it_together", "11_beyond_adam"]
 
 
 def load(path: str) -> dict:
@@ -51,7 +51,7 @@ def test_the_command_reports_stale_exercises(tmp_path):
            "--exercises", str(tmp_path)]
     assert subprocess.run([*cmd, "--check"], capture_output=True, env=env).returncode == 1
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
-    assert "10 exercise notebook(s) written" in out
+    assert f"{len(CHAPTERS)} exercise notebook(s) written" in out
     assert subprocess.run([*cmd, "--check"], capture_output=True, env=env).returncode == 0
     assert subprocess.run(cmd, capture_output=True, text=True, env=env).stdout.startswith("0 exercise")
     path = tmp_path / "06_adam.ipynb"
@@ -67,7 +67,7 @@ def test_module_entry_point(tmp_path):
     out = subprocess.run([sys.executable, "-m", "optimlab.grading.make_exercises", "--solutions", SOLUTIONS,
                           "--exercises", str(tmp_path)], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": ROOT})
-    assert "written" in out.stdout and len(list(tmp_path.iterdir())) == 10
+    assert "written" in out.stdout and len(list(tmp_path.iterdir())) == len(CHAPTERS)
 
 
 def test_strip_solution_keeps_indentation_and_refuses_unpaired_markers():

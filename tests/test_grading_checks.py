@@ -21,7 +21,7 @@ ADAPTIVE = ["adagrad_step", "rmsprop_step", "adadelta_step", "adam_step", "amsgr
             "lion_step", "adabelief_step"]
 REQUIRED = ["gd_step", "momentum_step", "nesterov_step", "adagrad_step", "rmsprop_step", "adam_step", "adamw_step",
             "lion_step", "adabelief_step", "warmup_cosine_lr", "minibatches", "linear_backward",
-            "softmax_cross_entropy", "batchnorm_backward"]
+            "softmax_cross_entropy", "batchnorm_backward", "newton_schulz", "muon_step"]
 
 
 def test_at_least_fifteen_exercises_including_the_required_ones():
@@ -30,7 +30,7 @@ def test_at_least_fifteen_exercises_including_the_required_ones():
     assert set(grading.exercises()) == set(ALL)
     assert {s.chapter for s in specs.SPECS.values()} == {
         "01_gradient_descent", "02_sgd", "03_momentum", "04_adagrad", "05_rmsprop", "06_adam", "07_adamw",
-        "08_new_optimizers", "09_schedules", "10_putting_it_together"}
+        "08_new_optimizers", "09_schedules", "10_putting_it_together", "11_beyond_adam"}
 
 
 def declared_parameters(signature: str) -> list[tuple[str, object]]:
@@ -78,6 +78,42 @@ def test_reference_leaves_its_arguments_alone():
 @pytest.mark.parametrize("name", ADAPTIVE)
 def test_every_adaptive_optimizer_has_at_least_three_named_mistakes(name):
     assert len(CATALOGUE[name]) >= 3
+
+
+@pytest.mark.parametrize("name", ["newton_schulz", "muon_step"])
+def test_every_muon_exercise_has_at_least_three_named_mistakes(name):
+    assert len([m for m in CATALOGUE[name] if m.detect == "output"]) >= 3
+    assert "in_place" in {m.key for m in CATALOGUE[name]}
+
+
+def test_newton_schulz_reference_is_the_iterate_not_the_svd():
+    """The check compares with the reference's quintic iterate: near U Vᵀ, but not equal to it."""
+    rng = np.random.default_rng(11)
+    for shape in [(4, 4), (3, 6), (7, 3)]:
+        G = rng.standard_normal(shape)
+        X = reference.newton_schulz(G)
+        U, _, Vt = np.linalg.svd(G, full_matrices=False)
+        sigma = np.linalg.svd(X, compute_uv=False)
+        assert X.shape == G.shape and np.all((sigma > 0.6) & (sigma < 1.25)), sigma
+        assert not np.allclose(X, U @ Vt, rtol=1e-3)  # the quintic does not converge to 1
+        D = U.T @ X @ Vt.T  # the singular vectors are G's: D is diagonal
+        np.testing.assert_allclose(D - np.diag(np.diag(D)), 0.0, atol=1e-10)
+    np.testing.assert_array_equal(reference.newton_schulz(np.zeros((2, 3))), np.zeros((2, 3)))
+
+
+def test_muon_step_reference_follows_the_muon_optimizer():
+    from optimlab import optim
+
+    rng = np.random.default_rng(12)
+    for shape in [(3, 5), (6, 4)]:
+        w = rng.standard_normal(shape)
+        theta, buf = w.copy(), np.zeros(shape)
+        opt = optim.Muon([w], lr=0.02, weight_decay=0.1, momentum=0.9)
+        for _ in range(5):
+            g = rng.standard_normal(shape)
+            opt.step([g])
+            theta, buf = reference.muon_step(theta, g, buf, lr=0.02, momentum=0.9, weight_decay=0.1)
+        np.testing.assert_array_equal(theta, w)
 
 
 def test_adam_catalogue_has_the_classic_mistakes():

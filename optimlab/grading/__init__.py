@@ -25,7 +25,7 @@ from typing import Any
 _EXERCISES = (
     "gd_step", "minibatches", "softmax_cross_entropy", "momentum_step", "nesterov_step", "adagrad_step",
     "rmsprop_step", "adadelta_step", "adam_step", "amsgrad_step", "adamw_step", "lion_step", "adabelief_step",
-    "warmup_cosine_lr", "step_decay_lr", "linear_backward", "batchnorm_backward",
+    "warmup_cosine_lr", "step_decay_lr", "linear_backward", "batchnorm_backward", "newton_schulz", "muon_step",
 )
 
 __all__ = ["CheckResult", "Failure", "catalogue", "check", "exercises", "results"] + [

@@ -9,7 +9,7 @@ that reproduces the student's numbers. Two kinds of mistake are recognized anoth
 * ``detect="nondeterministic"``: two calls with the same arguments gave different results
   (an unseeded random generator).
 
-Every variant has the exercise's signature; ``tests/test_grading_mistakes.py`` feeds each one
+Every variant has the exercise's signature; ``tests/test_grading_checks.py`` feeds each one
 to its check and expects exactly that diagnosis.
 """
 
@@ -600,6 +600,130 @@ def _belief_in_place(theta, grad, m, s, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=
     s += (1 - beta2) * (grad - m) ** 2 + eps
     theta -= lr * (m / (1 - beta1**t)) / (np.sqrt(s / (1 - beta2**t)) + eps)
     return theta, m, s
+
+
+# ============================================================================ 11 newton_schulz
+_NS = (3.4445, -4.7750, 2.0315)
+
+
+def _ns(G, steps=5, coefficients=_NS, eps=1e-7, *, normalize="frobenius", swap_bc=False, transpose_back=True):
+    a, b, c = coefficients
+    if swap_bc:
+        b, c = c, b
+    X = np.array(G, dtype=np.float64)
+    tall = X.shape[0] > X.shape[1]
+    if tall:
+        X = X.T
+    norm = math.sqrt(float((X * X).sum()))
+    if normalize == "frobenius":
+        X = X / max(norm, eps)
+    elif normalize == "plus_eps":
+        X = X / (norm + eps)
+    with np.errstate(all="ignore"):
+        for _ in range(steps):
+            A = X @ X.T
+            X = a * X + (b * A + c * A @ A) @ X
+    return X.T if tall and transpose_back else X
+
+
+@mistake("newton_schulz", "no_normalization", "iterates on G without dividing by its norm",
+         "The polynomial p(σ) = aσ + bσ³ + cσ⁵ pulls σ towards 1 only for σ in (0, 1]; larger "
+         "singular values grow like σ⁵ every step (here up to inf or nan). Start from "
+         "X_0 = G / max(‖G‖_F, ε), which puts every σ below 1.")
+def _ns_no_norm(G, steps=5, coefficients=_NS, eps=1e-7):
+    return _ns(G, steps, coefficients, eps, normalize="none")
+
+
+@mistake("newton_schulz", "eps_added", "divides by ‖G‖_F + ε instead of max(‖G‖_F, ε)",
+         "ε is a floor, not an offset: X_0 = G / max(‖G‖_F, ε) (torch clamps the norm). With a "
+         "large ε or a small G the two differ.")
+def _ns_eps_added(G, steps=5, coefficients=_NS, eps=1e-7):
+    return _ns(G, steps, coefficients, eps, normalize="plus_eps")
+
+
+@mistake("newton_schulz", "b_c_swapped", "puts b on A² and c on A",
+         "The update is X ← aX + (bA + cA²)X with A = XXᵀ: b multiplies XXᵀX (σ³), c multiplies "
+         "(XXᵀ)²X (σ⁵), so that p(σ) = aσ + bσ³ + cσ⁵.")
+def _ns_swapped(G, steps=5, coefficients=_NS, eps=1e-7):
+    return _ns(G, steps, coefficients, eps, swap_bc=True)
+
+
+@mistake("newton_schulz", "no_transpose_back", "returns Xᵀ for a tall G (forgets to transpose back)",
+         "For a tall G (more rows than columns) you iterate on Gᵀ, so that A = XXᵀ is the small "
+         "matrix; transpose the result back at the end: the output has the shape of G.")
+def _ns_no_back(G, steps=5, coefficients=_NS, eps=1e-7):
+    return _ns(G, steps, coefficients, eps, transpose_back=False)
+
+
+@mistake("newton_schulz", "in_place", IN_PLACE_TITLE, IN_PLACE_HINT, detect="mutation")
+def _ns_in_place(G, steps=5, coefficients=_NS, eps=1e-7):
+    G /= max(math.sqrt(float((G * G).sum())), eps)
+    return _ns(G, steps, coefficients, eps)
+
+
+# ============================================================================ 11 muon_step
+def _muon(theta, grad, buf, lr, momentum, nesterov, weight_decay, *, ema=True, decay_lr=True,
+          scale="in_out"):
+    theta, grad, buf = _f(theta, grad, buf)
+    if ema:
+        buf = momentum * buf + (1 - momentum) * grad
+        U = (1 - momentum) * grad + momentum * buf if nesterov else buf
+    else:
+        buf = momentum * buf + grad
+        U = grad + momentum * buf if nesterov else buf
+    fan_in, fan_out = theta.shape
+    s = {"in_out": math.sqrt(max(1.0, fan_out / fan_in)), "none": 1.0,
+         "out_in": math.sqrt(max(1.0, fan_in / fan_out))}[scale]
+    theta = (1 - (lr if decay_lr else 1.0) * weight_decay) * theta
+    return theta - lr * s * _ns(U), buf
+
+
+@mistake("muon_step", "sum_momentum", "accumulates the momentum (B_t = μB_{t-1} + g_t)",
+         "optimlab (and torch's code) keep an average: B_t = μ B_{t-1} + (1 − μ) g_t, with the "
+         "look-ahead U_t = (1 − μ) g_t + μ B_t. (The sum form, as torch's docstring writes it, "
+         "differs by the factor 1 − μ, which Newton-Schulz's normalization hides from θ over a "
+         "run from B_0 = 0, but not from the buffer you return.)")
+def _muon_sum(theta, grad, buf, lr=1e-3, momentum=0.95, nesterov=True, weight_decay=0.1):
+    return _muon(theta, grad, buf, lr, momentum, nesterov, weight_decay, ema=False)
+
+
+@mistake("muon_step", "no_nesterov", "ignores Nesterov (orthogonalizes B_t itself)",
+         "With nesterov=True, orthogonalize the look-ahead U_t = (1 − μ) g_t + μ B_t, not B_t; "
+         "only nesterov=False uses U_t = B_t.")
+def _muon_no_nesterov(theta, grad, buf, lr=1e-3, momentum=0.95, nesterov=True, weight_decay=0.1):
+    return _muon(theta, grad, buf, lr, momentum, False, weight_decay)
+
+
+@mistake("muon_step", "decay_not_scaled_by_lr", "decays θ by (1 − λ) instead of (1 − ηλ)",
+         "The decoupled weight decay is scaled by the learning rate, as in AdamW: "
+         "θ ← (1 − ηλ) θ_{t-1}.")
+def _muon_decay(theta, grad, buf, lr=1e-3, momentum=0.95, nesterov=True, weight_decay=0.1):
+    return _muon(theta, grad, buf, lr, momentum, nesterov, weight_decay, decay_lr=False)
+
+
+@mistake("muon_step", "no_shape_scale", "forgets the shape scale s",
+         "The step is η s NS(U_t) with s = √max(1, fan_out/fan_in); for an (in, out) weight that "
+         "is √max(1, shape[1]/shape[0]), more than 1 when the layer widens.")
+def _muon_no_scale(theta, grad, buf, lr=1e-3, momentum=0.95, nesterov=True, weight_decay=0.1):
+    return _muon(theta, grad, buf, lr, momentum, nesterov, weight_decay, scale="none")
+
+
+@mistake("muon_step", "torch_layout_scale", "reads fan_in and fan_out in torch's (out, in) layout",
+         "optimlab stores a weight as (in, out) = theta.shape, torch as (out, in): here "
+         "s = √max(1, fan_out/fan_in) = √max(1, shape[1]/shape[0]), not shape[0]/shape[1].")
+def _muon_torch_scale(theta, grad, buf, lr=1e-3, momentum=0.95, nesterov=True, weight_decay=0.1):
+    return _muon(theta, grad, buf, lr, momentum, nesterov, weight_decay, scale="out_in")
+
+
+@mistake("muon_step", "in_place", IN_PLACE_TITLE, IN_PLACE_HINT, detect="mutation")
+def _muon_in_place(theta, grad, buf, lr=1e-3, momentum=0.95, nesterov=True, weight_decay=0.1):
+    buf *= momentum
+    buf += (1 - momentum) * grad
+    U = (1 - momentum) * grad + momentum * buf if nesterov else buf
+    fan_in, fan_out = theta.shape
+    theta *= 1 - lr * weight_decay
+    theta -= lr * math.sqrt(max(1.0, fan_out / fan_in)) * _ns(U)
+    return theta, buf
 
 
 # ============================================================================ 09 warmup_cosine_lr

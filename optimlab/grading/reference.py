@@ -17,13 +17,16 @@ from collections.abc import Iterator
 import numpy as np
 
 from .. import data, nn, optim, schedules
+from ..optim.muon import muon as _muon
+from ..optim.muon import newton_schulz as _newton_schulz
 
 Array = np.ndarray
 
 __all__ = [
     "adabelief_step", "adadelta_step", "adagrad_step", "adam_step", "adamw_step", "amsgrad_step",
     "batchnorm_backward", "gd_step", "linear_backward", "lion_step", "minibatches", "momentum_step",
-    "nesterov_step", "rmsprop_step", "softmax_cross_entropy", "step_decay_lr", "warmup_cosine_lr",
+    "muon_step", "nesterov_step", "newton_schulz", "rmsprop_step", "softmax_cross_entropy", "step_decay_lr",
+    "warmup_cosine_lr",
 ]
 
 
@@ -169,6 +172,33 @@ def adabelief_step(
         weight_decay=weight_decay, weight_decouple=True, rectify=False, work=_work(theta),
     )
     return theta, m, s
+
+
+# ----------------------------------------------------------------------------- 11: beyond Adam
+def newton_schulz(
+    G: Array, steps: int = 5, coefficients: tuple[float, float, float] = (3.4445, -4.7750, 2.0315),
+    eps: float = 1e-7,
+) -> Array:
+    r"""X_0 = G / max(‖G‖_F, ε) (on Gᵀ when G is tall), X_{k+1} = a X_k + (b A_k + c A_k²) X_k with
+    A_k = X_k X_kᵀ, transposed back (``optim.muon.newton_schulz``): the iterate, not the exact U Vᵀ."""
+    (G,) = _copy(G)
+    X = _newton_schulz(G, coefficients=tuple(coefficients), steps=int(steps), eps=eps, work=_work(G, 4))
+    return np.array(X, dtype=np.float64, copy=True)
+
+
+def muon_step(
+    theta: Array, grad: Array, buf: Array, lr: float = 1e-3, momentum: float = 0.95, nesterov: bool = True,
+    weight_decay: float = 0.1,
+) -> tuple[Array, Array]:
+    r"""One Muon step on an (in, out) matrix (``optim.muon.muon``, torch.optim.Muon's rule):
+    B_t = μ B_{t-1} + (1 − μ) g_t, U_t = (1 − μ) g_t + μ B_t (Nesterov; else B_t),
+    θ_t = (1 − ηλ) θ_{t-1} − η s NS(U_t) with s = √max(1, fan_out/fan_in) = √max(1, shape[1]/shape[0])."""
+    theta, buf = _copy(theta, buf)
+    _muon(
+        theta, np.asarray(grad, dtype=np.float64), buf, lr=lr, weight_decay=weight_decay, momentum=momentum,
+        nesterov=bool(nesterov), work=_work(theta, 5),
+    )
+    return theta, buf
 
 
 # ----------------------------------------------------------------------------- 09: schedules

@@ -352,6 +352,55 @@ def _build_lion(spec: Spec) -> list[Trial]:
     return out
 
 
+# ----------------------------------------------------------------------------- 11: beyond Adam
+def _build_newton_schulz(spec: Spec) -> list[Trial]:
+    r = _rng(1717)
+    cubic = (1.5, -0.5, 0.0)
+    cases = [
+        ("a square 4×4 matrix", {"G": r.standard_normal((4, 4))}),
+        ("a wide 3×6 matrix", {"G": r.standard_normal((3, 6))}),
+        ("a tall 7×3 matrix (work on Gᵀ)", {"G": r.standard_normal((7, 3))}),
+        ("10 steps of the cubic (1.5, −0.5, 0)",
+         {"G": r.standard_normal((3, 5)), "steps": 10, "coefficients": cubic}),
+        ("small entries, eps = 1", {"G": 0.05 * r.standard_normal((4, 3)), "eps": 1.0}),
+        ("large entries (×1e6), 3 steps", {"G": 1e6 * r.standard_normal((5, 5)), "steps": 3}),
+        ("a rank-1 matrix", {"G": np.outer(r.standard_normal(4), r.standard_normal(6))}),
+        ("a zero matrix", {"G": np.zeros((3, 4))}),
+        ("one row (1×5)", {"G": r.standard_normal((1, 5))}),
+    ]
+    out = []
+    for name, args in cases:
+        shown = {k: v for k, v in args.items() if k != "G"}
+        info = _info(shown, True, f"G of shape {args['G'].shape}")
+        out += _calls(spec, name, [args], info, lambda i, a: "one call")
+    return out
+
+
+def _build_muon(spec: Spec) -> list[Trial]:
+    r = _rng(1818)
+    z = np.zeros
+    out = []
+    out += _stateful(spec, "defaults, a wide (3, 5) weight (in, out)",
+                     {"theta": r.standard_normal((3, 5)), "buf": z((3, 5))}, _grads(r, (3, 5), 4), None)
+    out += _stateful(spec, "a tall (6, 4) weight, lr = 0.02, no Nesterov",
+                     {"theta": r.standard_normal((6, 4)), "buf": z((6, 4))}, _grads(r, (6, 4), 4),
+                     {"lr": 0.02, "momentum": 0.9, "nesterov": False, "weight_decay": 0.01})
+    out += _stateful(spec, "mid-run, a square (4, 4) weight",
+                     {"theta": r.standard_normal((4, 4)), "buf": r.standard_normal((4, 4))},
+                     _grads(r, (4, 4), 4), {"lr": 0.02, "momentum": 0.95, "nesterov": True, "weight_decay": 0.1})
+    out += _stateful(spec, "a (2, 8) weight, momentum 0.8",
+                     {"theta": r.standard_normal((2, 8)), "buf": z((2, 8))}, _grads(r, (2, 8), 3),
+                     {"lr": 0.05, "momentum": 0.8, "nesterov": True, "weight_decay": 0.0})
+    out += _stateful(spec, "zero gradient", {"theta": r.standard_normal((3, 4)), "buf": r.standard_normal((3, 4))},
+                     [z((3, 4))] * 2, {"lr": 0.01, "momentum": 0.95, "nesterov": True, "weight_decay": 0.1})
+    out += _stateful(spec, "zero gradient, zero momentum", {"theta": r.standard_normal((4, 2)), "buf": z((4, 2))},
+                     [z((4, 2))] * 2, {"lr": 0.01, "momentum": 0.95, "nesterov": True, "weight_decay": 0.5})
+    out += _stateful(spec, "tiny and huge gradients", {"theta": r.standard_normal((3, 3)), "buf": z((3, 3))},
+                     [g * s for g, s in zip(_grads(r, (3, 3), 3), (1e-6, 1e6, 1.0))],
+                     {"lr": 0.02, "momentum": 0.95, "nesterov": True, "weight_decay": 0.1})
+    return out
+
+
 # ----------------------------------------------------------------------------- schedules
 def _build_warmup_cosine(spec: Spec) -> list[Trial]:
     configs = [
@@ -575,6 +624,19 @@ _add(Spec(
     "the backward pass of batch normalization (training mode)", ("x", "gamma", "dy"), ("dx", "dgamma", "dbeta"),
     ("array",) * 3, ("dbeta", "dgamma", "dx"), {"dx": "∂L/∂x", "dgamma": "∂L/∂γ", "dbeta": "∂L/∂β"},
     ref.batchnorm_backward, _build_batchnorm, rtol=1e-6, atol=1e-10,
+))
+_add(Spec(
+    "newton_schulz", "11_beyond_adam",
+    "newton_schulz(G, steps=5, coefficients=(3.4445, -4.7750, 2.0315), eps=1e-7) -> X",
+    "the Newton-Schulz orthogonalization of a matrix", ("G",), ("X",), ("array",), ("X",),
+    {"X": "X_k, the last Newton-Schulz iterate"}, ref.newton_schulz, _build_newton_schulz,
+))
+_add(Spec(
+    "muon_step", "11_beyond_adam",
+    "muon_step(theta, grad, buf, lr=1e-3, momentum=0.95, nesterov=True, weight_decay=0.1) -> (theta, buf)",
+    "one Muon step on an (in, out) weight matrix", ("theta", "grad", "buf"), ("theta", "buf"), ("array", "array"),
+    ("buf", "theta"), {"theta": "θ_t, the new weights", "buf": "B_t, the momentum buffer"},
+    ref.muon_step, _build_muon,
 ))
 
 CHAPTERS: dict[str, list[str]] = {}
