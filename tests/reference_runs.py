@@ -179,7 +179,8 @@ def run_optimlab(
     from optimlab import optim
 
     params = {k: v.astype(dtype) for k, v in initial_params().items()}
-    opt = optim.create(config.optimlab_name, params, fused=fused, **_optimlab_hyper(config))
+    fast = {} if fused is None else {"fused": fused}
+    opt = optim.create(config.optimlab_name, params, **fast, **_optimlab_hyper(config))
     rows = [np.concatenate([p.ravel() for p in params.values()]).astype(np.float64)]
     for step in range(1, steps + 1):
         opt.lr = lr_at(config, step)
