@@ -209,12 +209,24 @@ def _open_and_run(browser, lab, notebook):
     console_errors: list[str] = []
     page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: console_errors.append(f"uncaught: {e}"))
-    page.goto(f"{url}/lab/tree/{notebook}", wait_until="load", timeout=90_000)
+    # ?reset: an empty workspace, so no tab restored from an earlier page takes the focus
+    page.goto(f"{url}/lab/tree/{notebook}?reset", wait_until="load", timeout=90_000)
     page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell", timeout=90_000)
     _wait(page, lambda s: s["kernel"] == "idle", 120, stable=2)
     before_run = len(console_errors)
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     st = _state(page)
+    for _ in range(3):  # the command acts on the active notebook: activate it, run, check it ran
+        page.evaluate("""() => {
+          const p = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+          window.jupyterapp.shell.activateById(p.id);
+          return window.jupyterapp.commands.execute('notebook:run-all-cells'); }""")
+        if not st["code"]:
+            break
+        try:
+            st = _wait(page, lambda s: s["sent"] > 0, 15, stable=1)
+            break
+        except AssertionError:
+            continue
     if st["code"]:
         st = _wait(page, lambda s: s["sent"] > 0 and s["sent"] == s["replies"] and s["busy"] == 0
                    and s["kernel"] == "idle", 240)
