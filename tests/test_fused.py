@@ -10,12 +10,12 @@ import itertools
 import json
 import subprocess
 import sys
-import tracemalloc
 import warnings
 
 import numpy as np
 import pytest
 import reference_runs as R
+from measure import bytes_allocated_by_step
 from test_optim_api import FlatModel, grads_for
 
 from optimlab import optim
@@ -273,15 +273,7 @@ def test_a_fused_step_allocates_no_array(name):
     params = {"w": np.ones((500, 400)), "b": np.ones(400)}
     grads = {"w": np.full((500, 400), 0.1), "b": np.full(400, -0.1)}
     opt = optim.create(name, params, fused=True)
-    opt.step(grads)
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        opt.step(grads)
-        peak = tracemalloc.get_traced_memory()[1] - before
-    finally:
-        tracemalloc.stop()
+    peak = bytes_allocated_by_step(opt, grads)
     assert peak < 0.01 * params["w"].nbytes, f"{name} allocated {peak} bytes in a fused step"
 
 

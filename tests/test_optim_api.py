@@ -5,10 +5,10 @@ from __future__ import annotations
 import inspect
 import subprocess
 import sys
-import tracemalloc
 
 import numpy as np
 import pytest
+from measure import bytes_allocated_by_step
 
 from optimlab import optim
 
@@ -116,15 +116,7 @@ def test_a_step_allocates_no_array(name):
     params = {"w": np.ones((500, 400)), "b": np.ones(400)}
     grads = {"w": np.full((500, 400), 0.1), "b": np.full(400, -0.1)}
     opt = optim.create(name, params, **SETTINGS[name])
-    opt.step(grads)  # the first step may allocate (lazy work)
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        opt.step(grads)
-        peak = tracemalloc.get_traced_memory()[1] - before
-    finally:
-        tracemalloc.stop()
+    peak = bytes_allocated_by_step(opt, grads)
     assert peak < 0.01 * params["w"].nbytes, f"{name} allocated {peak} bytes in a step"
 
 
