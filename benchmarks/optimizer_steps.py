@@ -7,16 +7,22 @@ For each optimizer of ``optimlab.optim.REGISTRY`` and two layouts of the same pa
 flat array; 100 arrays of a hundredth each) it times one ``step`` of
 
 * optimlab, the plain NumPy rule (``fused=None``, the default);
-* optimlab, ``fused=True`` (the numba kernels of ``optimlab/optim/_fused.py``), where it exists;
+* optimlab, ``fused=True`` (the numba kernels of ``optimlab/optim/_fused.py``), where it exists,
+  with its default check of the gradient and with ``nonfinite="propagate"`` (no check);
 * torch.optim with ``foreach=True`` and with ``fused=True``, where torch has the optimizer
-  (Lion, AdaBelief and Amos have no torch.optim version) and the variant runs on the CPU.
+  (Lion, AdaBelief and Amos have no torch.optim version) and the variant runs on the CPU;
+  and torch's fused step after the check that torch's GradScaler makes (the way a torch user
+  gets optimlab's default: a step with NaN or Inf in the gradient changes nothing).
+
+Every optimlab step checks the gradient for NaN and Inf first (one more read of g), unless
+``nonfinite="propagate"``; torch.optim checks nothing. So the like-for-like ratios are
+"fused ÷ torch fused + check" and "fused unchecked ÷ torch fused".
 
 It reports nanoseconds per parameter and step, the ratio to torch's fused step, the bytes per
 second the step achieved (counting the bytes the rule must at least move: every state array
 and θ read and written once, g read once) and its fraction of the machine's in-place bandwidth
 (``a += b`` over the same number of float32, 12 bytes per element, measured here), and the
-optimizer's state memory per parameter. Timings are medians of interleaved repeats; optimlab
-steps include its finiteness check of the gradient (torch does none).
+optimizer's state memory per parameter. Timings are medians of interleaved repeats.
 """
 
 from __future__ import annotations
@@ -43,7 +49,9 @@ except ImportError:
 
 #: the setting timed for each optimizer (its defaults, except SGD with momentum)
 SETTINGS: dict[str, dict] = {"SGD": dict(lr=1e-3, momentum=0.9)}
-IMPLEMENTATIONS = ("optimlab", "optimlab fused", "torch foreach", "torch fused")
+IMPLEMENTATIONS = (
+    "optimlab", "optimlab fused", "optimlab fused unchecked", "torch foreach", "torch fused", "torch fused + check",
+)
 
 
 if numba is not None:
@@ -74,14 +82,19 @@ def make_arrays(sizes: list[int]) -> tuple[list[np.ndarray], list[np.ndarray]]:
     )
 
 
-def optimlab_step(name: str, sizes: list[int], fused: bool) -> tuple[Callable[[], None], optim.Optimizer]:
+def optimlab_step(
+    name: str, sizes: list[int], fused: bool, nonfinite: str = "raise"
+) -> tuple[Callable[[], None], optim.Optimizer]:
     params, grads = make_arrays(sizes)
-    opt = optim.create(name, params, **({"fused": True} if fused else {}), **SETTINGS.get(name, {}))
+    fast = {"fused": True} if fused else {}
+    opt = optim.create(name, params, **fast, nonfinite=nonfinite, **SETTINGS.get(name, {}))
     return (lambda: opt.step(grads)), opt
 
 
-def torch_step(name: str, sizes: list[int], variant: str) -> Callable[[], None] | None:
-    """A torch.optim step, or None where torch lacks the optimizer or the variant on the CPU."""
+def torch_step(name: str, sizes: list[int], variant: str, check: bool = False) -> Callable[[], None] | None:
+    """A torch.optim step, or None where torch lacks the optimizer or the variant on the CPU.
+    With ``check``, the step is preceded by GradScaler's NaN/Inf check (scale 1), and skipped
+    when it finds one, as ``torch.amp.GradScaler`` does."""
     try:
         import torch
     except ImportError:
@@ -98,7 +111,21 @@ def torch_step(name: str, sizes: list[int], variant: str) -> Callable[[], None] 
         opt.step()  # fused=True raises here where the CPU has no fused kernel
     except (RuntimeError, TypeError, ValueError):
         return None
-    return opt.step
+    if not check:
+        return opt.step
+    check_and_unscale = getattr(torch, "_amp_foreach_non_finite_check_and_unscale_", None)
+    if check_and_unscale is None:
+        return None
+    found_inf, inv_scale = torch.zeros(()), torch.ones(())
+    grads_t = [t.grad for t in tensors]
+
+    def checked_step():  # what GradScaler.unscale_ and GradScaler.step do, with scale 1
+        found_inf.zero_()
+        check_and_unscale(grads_t, found_inf, inv_scale)
+        if not found_inf.item():
+            opt.step()
+
+    return checked_step
 
 
 def inplace_bandwidth(n: int, seconds: float) -> dict[str, float]:
@@ -145,10 +172,12 @@ def main(argv=None) -> dict:
             fns["optimlab"], opt = optimlab_step(name, sizes, fused=False)
             if cls.has_fused_kernel and numba_ok:
                 fns["optimlab fused"], _ = optimlab_step(name, sizes, fused=True)
-            for variant in ("foreach", "fused"):
-                fn = torch_step(name, sizes, variant)
+                fns["optimlab fused unchecked"], _ = optimlab_step(name, sizes, fused=True, nonfinite="propagate")
+            for label, variant, check in [("torch foreach", "foreach", False), ("torch fused", "fused", False),
+                                          ("torch fused + check", "fused", True)]:
+                fn = torch_step(name, sizes, variant, check)
                 if fn is not None:
-                    fns[f"torch {variant}"] = fn
+                    fns[label] = fn
             for fn in fns.values():  # warm up: lazy state, numba compilation, caches
                 for _ in range(2):
                     fn()
@@ -157,11 +186,14 @@ def main(argv=None) -> dict:
             state_per_param = opt.state_bytes() / n
             rule_bytes = 3 * 4 + 2 * state_per_param  # θ read+write, g read; state read+write
             ref = ns.get("torch fused")
+            ratio = {k: (ns[k] / ref if ref and k in ns else None) for k in IMPLEMENTATIONS}
+            if "optimlab fused" in ns and "torch fused + check" in ns:  # like for like: both check
+                ratio["optimlab fused ÷ torch fused + check"] = ns["optimlab fused"] / ns["torch fused + check"]
             record = dict(
                 optimizer=name, setting=SETTINGS.get(name, {}), layout=layout, n=n, arrays=len(sizes),
                 bytes_per_element=rule_bytes, state_bytes_per_param=state_per_param,
                 ns_per_element={k: ns.get(k) for k in IMPLEMENTATIONS},
-                ratio_to_torch_fused={k: (ns[k] / ref if ref and k in ns else None) for k in IMPLEMENTATIONS},
+                ratio_to_torch_fused=ratio,
                 bytes_per_second={k: rule_bytes / ns[k] * 1e9 for k in ns},
                 fraction_of_bandwidth={k: rule_bytes / ns[k] * 1e9 / peak for k in ns},
             )
@@ -169,8 +201,9 @@ def main(argv=None) -> dict:
             rows.append([
                 name + (" (momentum 0.9)" if name == "SGD" else ""), layout, f"{rule_bytes:.0f}",
                 f"{state_per_param:.0f}", *(fmt(ns.get(k)) for k in IMPLEMENTATIONS),
-                fmt(record["ratio_to_torch_fused"]["optimlab"], suffix="x"),
-                fmt(record["ratio_to_torch_fused"]["optimlab fused"], suffix="x"),
+                fmt(ratio["optimlab"], suffix="x"),
+                fmt(ratio.get("optimlab fused ÷ torch fused + check"), suffix="x"),
+                fmt(ratio["optimlab fused unchecked"], suffix="x"),
                 *(
                     f"{record['bytes_per_second'][k] / 1e9:.1f} ({record['fraction_of_bandwidth'][k]:.0%})"
                     if k in ns else "—"
@@ -190,7 +223,8 @@ def main(argv=None) -> dict:
         info["numba"] = f"{numba.__version__} ({numba.get_num_threads()} threads)"
     header = [
         "optimizer", "layout", "B/elem", "state B/param", "optimlab ns", "optimlab fused ns",
-        "torch foreach ns", "torch fused ns", "optimlab ÷ torch fused", "fused ÷ torch fused",
+        "fused unchecked ns", "torch foreach ns", "torch fused ns", "torch fused + check ns",
+        "optimlab ÷ torch fused", "fused ÷ torch fused + check", "fused unchecked ÷ torch fused",
         "optimlab GB/s (of a+=b)", "fused GB/s (of a+=b)",
     ]
     table = markdown_table(header, rows)
@@ -200,7 +234,10 @@ def main(argv=None) -> dict:
         f"In-place bandwidth (a += b, 12 B/element): "
         + ", ".join(f"{k} {v / 1e9:.1f} GB/s" for k, v in bandwidth.items())
         + f"\n\nns = nanoseconds per parameter and step (median of {repeats} interleaved repeats); "
-        "B/elem = bytes the rule must read and write per parameter; — = no such variant.\n\n"
+        "B/elem = bytes the rule must read and write per parameter; — = no such variant. "
+        "optimlab and optimlab fused check the gradient for NaN/Inf before touching anything; "
+        "fused unchecked (nonfinite='propagate') and torch fused do not; torch fused + check runs "
+        "GradScaler's check first.\n\n"
         + table
     )
     data = {"machine": info, "n": n, "bandwidth_bytes_per_second": bandwidth, "seconds": elapsed,

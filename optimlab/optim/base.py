@@ -9,7 +9,9 @@ arrays the rule needs and passes them in. Everything the rules share lives here:
 * gradient validation *before* anything is touched, so a refused step changes nothing;
 * preallocated state and scratch memory, so the hot path allocates no array;
 * ``state_dict`` / ``load_state_dict`` and ``save`` / ``load`` (``.npz``);
-* with ``fused=True``, a one-pass numba kernel instead of the rule (``_fused.py``).
+* with ``fused=True``, a one-pass numba kernel instead of the rule (``_fused.py``);
+* otherwise, on large NumPy arrays, elementwise rules run block by block on a few threads,
+  so their temporaries stay in cache (``_blocks.py``; the same result, bit for bit).
 
 When a model keeps all its parameters as views into one flat buffer (``optimlab.nn`` does),
 elementwise rules run once over the whole buffer instead of once per tensor.
@@ -27,9 +29,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..backend import all_finite, array_module, is_array, is_real_floating, to_numpy
+from . import _blocks
 
 Array = Any
-NONFINITE_POLICIES = ("raise", "skip")
+NONFINITE_POLICIES = ("raise", "skip", "propagate")
 
 
 # ----------------------------------------------------------------------------- checks
@@ -135,7 +138,16 @@ class _Unit:
 # ----------------------------------------------------------------------------- the base class
 class Optimizer:
     """Base class. Subclasses set ``defaults`` and ``checks``, and implement ``state_names``
-    and ``update`` (which calls the rule function)."""
+    and ``update`` (which calls the rule function).
+
+    Every optimizer takes, besides its hyperparameters:
+
+    * ``nonfinite``: what a gradient with NaN or Inf does. ``"raise"`` (the default): a
+      FloatingPointError that names the parameter, with nothing changed; ``"skip"``: a
+      warning, and the step is skipped; ``"propagate"``: no check at all, as in torch.optim:
+      NaN and Inf flow into the parameters and state (saves one read of the gradient per step).
+    * ``fused``: True runs a one-pass numba kernel where the class has one (``_fused.py``).
+    """
 
     defaults: ClassVar[dict[str, Any]] = {}
     checks: ClassVar[dict[str, Callable[[str, Any], None]]] = {}
@@ -158,7 +170,7 @@ class Optimizer:
                 f"it takes {', '.join(self.defaults)}"
             )
         if nonfinite not in NONFINITE_POLICIES:
-            raise ValueError(f"invalid nonfinite: {nonfinite!r} (must be 'raise' or 'skip')")
+            raise ValueError(f"invalid nonfinite: {nonfinite!r} (must be 'raise', 'skip' or 'propagate')")
         if fused is not None:
             check_bool("fused", fused)
         if fused and not self.has_fused_kernel:
@@ -176,6 +188,8 @@ class Optimizer:
         #: how to compute, not what: True runs the numba kernel, None/False the plain rule
         self.fused = fused
         self._fused_warned: set[str] = set()
+        #: per dtype, per block worker: scratch arrays of one block (made on first use)
+        self._block_work: dict[Any, list[list[np.ndarray]]] = {}
         self.params = ParamSet(params)
         self.step_count = 0
         self.skipped_steps = 0
@@ -277,16 +291,48 @@ class Optimizer:
             return False
         self.step_count = t
         self.advance_scalars(t)
+        block_jobs: list[_blocks.Job] = []
         for unit in self._units:
             g = self._unit_grad(unit, named)
             kernels = self._fused_kernels(unit, g) if self.fused else None
             if kernels is not None:  # one pass in numba; it applies maximize itself
                 self.fused_update(kernels, unit.param, g, unit.state, t)
-                continue
-            if self.hyper.get("maximize"):  # ascend: the rule sees −∇f (before weight decay)
-                g = array_module(g).negative(g, out=unit.gbuf)
-            self.update(unit.param, g, unit.state, unit.work, t, unit.names)
+            elif self.elementwise and _blocks.splittable([unit.param, g, *unit.state.values()]):
+                block_jobs += self._block_jobs(unit, g, t)
+            else:
+                self._update_unit(unit.param, g, unit.state, unit.work, unit.gbuf, t, unit.names)
+        _blocks.run(block_jobs, sum(u.param.size for u in self._units))
         return True
+
+    def _update_unit(self, param, grad, state, work, gbuf, t: int, names: list[str]) -> None:
+        if self.hyper.get("maximize"):  # ascend: the rule sees −∇f (before weight decay)
+            grad = array_module(grad).negative(grad, out=gbuf)
+        self.update(param, grad, state, work, t, names)
+
+    def _block_jobs(self, unit: _Unit, grad: Array, t: int) -> list[_blocks.Job]:
+        """The rule on cache-sized blocks of the unit, as jobs for the block threads (``_blocks.py``)."""
+        param, grad = unit.param.reshape(-1), grad.reshape(-1)  # views: all are contiguous
+        state = {k: a.reshape(-1) for k, a in unit.state.items()}
+        scratch = self._block_scratch(param.dtype)
+
+        def update_block(block: slice, worker: int) -> None:
+            work = [w[: block.stop - block.start] for w in scratch[worker]]
+            self._update_unit(
+                param[block], grad[block], {k: a[block] for k, a in state.items()}, work[:-1], work[-1],
+                t, unit.names,
+            )
+
+        return [functools.partial(update_block, block) for block in _blocks.split(param.size)]
+
+    def _block_scratch(self, dtype: Any) -> list[list[np.ndarray]]:
+        size = min(_blocks.BLOCK, max(u.param.size for u in self._units))
+        scratch = self._block_work.get(dtype)
+        if scratch is None or scratch[0][0].size < size or len(scratch) < _blocks.num_threads():
+            # the rule's scratch arrays and one for −∇f, per worker
+            self._block_work[dtype] = [
+                [np.empty(size, dtype=dtype) for _ in range(self.scratch + 1)] for _ in range(_blocks.num_threads())
+            ]
+        return self._block_work[dtype]
 
     def advance_scalars(self, t: int) -> None:
         """Update optimizer-wide scalar state before the parameters (override where needed)."""
@@ -367,22 +413,34 @@ class Optimizer:
         return named
 
     def _first_nonfinite(self, named: dict[str, Array]) -> str | None:
+        if self.nonfinite == "propagate":
+            return None
         kernels = _import_fused()[0] if self.fused else None
-        finite = all_finite if kernels is None else kernels.all_finite  # the same test, in parallel
-        for name in self.params.names:
-            if not finite(named[name]):
-                return name
-        return None
+        names = self.params.names
+        if kernels is not None:
+            finite = [kernels.all_finite(named[name]) for name in names]  # the same test, in parallel
+        else:
+            flat = self._model_flat_grad([named[n] for n in names])
+            if flat is not None and _blocks.splittable([flat]) and all(_blocks.all_finite_each([flat])):
+                return None  # one check of the model's gradient buffer instead of one per tensor
+            splittable = [name for name in names if _blocks.splittable([named[name]])]
+            finite_by_name = dict(zip(splittable, _blocks.all_finite_each([named[n] for n in splittable])))
+            finite = [finite_by_name[n] if n in finite_by_name else all_finite(named[n]) for n in names]
+        return next((name for name, ok in zip(names, finite) if not ok), None)
+
+    def _model_flat_grad(self, grads: list[Array]) -> Array | None:
+        """The model's flat gradient buffer, when ``grads`` are all views of it (else None)."""
+        flat = getattr(self.params.model, "flat_gradients", None)
+        if flat is None or not all(g.base is flat or g.base is getattr(flat, "base", None) for g in grads):
+            return None
+        return flat
 
     def _unit_grad(self, unit: _Unit, named: dict[str, Array]) -> Array:
         if len(unit.names) == 1 and unit.param is not self.params.flat:
             return named[unit.names[0]]
-        model_flat_grad = getattr(self.params.model, "flat_gradients", None)
         grads = [named[n] for n in unit.names]
-        if model_flat_grad is not None and all(
-            g.base is model_flat_grad or g.base is getattr(model_flat_grad, "base", None)
-            for g in grads
-        ):
+        model_flat_grad = self._model_flat_grad(grads)
+        if model_flat_grad is not None:
             return model_flat_grad
         gathered = unit.gbuf
         offset = 0

@@ -1,0 +1,132 @@
+"""Run an elementwise rule block by block, on a few threads: the speed of the plain NumPy path.
+
+A rule written one NumPy operation per term (as every rule here is) sweeps its arrays once per
+term. On arrays larger than the cache each sweep goes to main memory, and a dozen sweeps cost
+a dozen trips. Called on a block of ``BLOCK`` elements instead, the rule's intermediate results
+stay in the core's own cache: only the first read and the last write of each array reach
+memory. NumPy releases the GIL inside its loops, so blocks also run side by side on threads.
+
+For an elementwise rule, element i of the result depends only on element i of the inputs, so
+the result is bit for bit the same as one call on the whole arrays (``tests/test_blocks.py``).
+Rules that look at a whole tensor (Muon, Adafactor, Amos) set ``elementwise = False`` and are
+never split.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from ..backend import all_finite
+
+#: elements per block: a rule's ~6 arrays of 64k float32 (1.5 MB) fit in a core's L2 cache
+BLOCK = 1 << 16
+#: less work than this (in elements) is done on the calling thread alone: waking a thread costs
+#: tens of microseconds, and below ~500k elements it saved less than that (benchmarks/README.md)
+MIN_PARALLEL = 8 * BLOCK
+#: most threads used, whatever the core count (the sweeps become memory-bound well before)
+MAX_THREADS = 8
+
+Job = Callable[[int], None]  # job(worker): worker indexes per-thread scratch memory
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def num_threads() -> int:
+    """The cores this process may run on (its CPU affinity), at most ``MAX_THREADS``."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_THREADS))
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max(1, num_threads() - 1), thread_name_prefix="optimlab-block")
+        return _pool
+
+
+def splittable(arrays: list) -> bool:
+    """Whether these arrays can be cut into blocks: NumPy arrays that ``reshape(-1)`` views
+    without a copy (a copy would take the update with it)."""
+    return all(isinstance(a, np.ndarray) and a.flags.c_contiguous for a in arrays)
+
+
+def split(size: int) -> list[slice]:
+    """Consecutive slices of at most ``BLOCK`` elements that cover ``range(size)``."""
+    return [slice(lo, min(lo + BLOCK, size)) for lo in range(0, size, BLOCK)]
+
+
+def run(jobs: list[Job], elements: int) -> int:
+    """Call every ``job(worker)`` once; returns the number of workers used.
+
+    Worker w (0 ≤ w < workers) takes the w-th contiguous share of the jobs, so each thread
+    streams through its own part of memory; worker 0 is the calling thread. An exception in
+    any worker is raised here, after every worker has stopped.
+    """
+    workers = min(num_threads(), len(jobs)) if elements >= MIN_PARALLEL else 1
+
+    def work(w: int) -> None:
+        for job in jobs[w * len(jobs) // workers : (w + 1) * len(jobs) // workers]:
+            job(w)
+
+    if workers <= 1:
+        for job in jobs:
+            job(0)
+        return 1
+    # each worker runs in a copy of the caller's context, so that np.errstate (a context
+    # variable) applies in the workers as it does in the caller
+    futures = [_executor().submit(contextvars.copy_context().run, work, w) for w in range(1, workers)]
+    try:
+        work(0)
+    finally:
+        errors = [f.exception() for f in futures]  # waits for every worker
+    for e in errors:
+        if e is not None:
+            raise e
+    return workers
+
+
+def all_finite_each(arrays: list[np.ndarray]) -> list[bool]:
+    """``backend.all_finite`` of each contiguous NumPy array, block by block on the threads."""
+    bad = [False] * len(arrays)
+    jobs: list[Job] = []
+    for i, x in enumerate(arrays):
+        flat = x.reshape(-1)
+        jobs += [functools.partial(_check_block, flat[block], bad, i) for block in split(flat.size)]
+    with np.errstate(over="ignore", invalid="ignore"):  # (the workers run in this context too)
+        run(jobs, sum(x.size for x in arrays))
+    return [not b for b in bad]
+
+
+def _check_block(part: np.ndarray, bad: list[bool], i: int, _worker: int) -> None:
+    """A block's sum is taken as a dot product with ones: BLAS reads the block at memory speed
+    (NumPy's pairwise sum is 2-3 times slower), and NaN or Inf make it NaN or Inf. A non-finite
+    sum, which huge finite entries can also give, is settled by the exact test."""
+    if part.dtype in (np.float32, np.float64):
+        total = float(np.dot(part, _ones(part.dtype)[: part.size]))
+        finite = total - total == 0 or bool(np.isfinite(part).all())
+    else:
+        finite = all_finite(part)
+    if not finite:
+        bad[i] = True  # only ever set to True: a race between workers is harmless
+
+
+_ones_by_dtype: dict = {}
+
+
+def _ones(dtype) -> np.ndarray:
+    ones = _ones_by_dtype.get(dtype)
+    if ones is None or ones.size < BLOCK:
+        ones = _ones_by_dtype[dtype] = np.ones(BLOCK, dtype=dtype)
+    return ones
