@@ -21,8 +21,16 @@ from test_optim_api import FlatModel, grads_for
 from optimlab import optim
 
 pytest.importorskip("numba")
+from optimlab.optim import _fused  # noqa: E402
 
 FUSED = ["SGD", "Adam", "AdamW", "Lion"]
+
+
+@pytest.fixture(autouse=True)
+def kernels_for_every_size(monkeypatch, request):
+    """The arrays here are small; by default arrays that small get the plain rule."""
+    if "keep_min_size" not in request.keywords:
+        monkeypatch.setattr(_fused, "MIN_SIZE", 0)
 
 
 def _sgd_settings():
@@ -302,3 +310,40 @@ def test_the_parallel_finiteness_check_agrees_with_the_plain_one(dtype, size):
             y[where] = value
             assert not _fused.all_finite(y) and not all_finite(y), (where, value)
     assert _fused.all_finite(x[::2]) == all_finite(x[::2])  # not contiguous: the plain check
+
+
+@pytest.mark.keep_min_size
+def test_small_arrays_get_the_plain_rule_and_large_ones_the_kernel(monkeypatch):
+    calls = []
+    real = _fused.adam
+    monkeypatch.setattr(_fused, "adam", lambda *a, **k: calls.append(a[0].size) or real(*a, **k))
+    small = {"w": np.ones(_fused.MIN_SIZE - 1, np.float32)}
+    large = {"w": np.ones(_fused.MIN_SIZE, np.float32)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the plain rule for small arrays is no fallback: no warning
+        optim.Adam(small, fused=True).step({"w": np.ones_like(small["w"])})
+        optim.Adam(large, fused=True).step({"w": np.ones_like(large["w"])})
+    assert calls == [_fused.MIN_SIZE]
+
+
+@pytest.mark.keep_min_size
+def test_fused_steps_from_two_threads_at_once_do_not_abort():
+    """numba's workqueue layer aborts the process when entered by two threads at once; the
+    kernels take a lock. Run in a subprocess: an abort would take pytest down with it."""
+    code = """
+import threading, numpy as np
+from optimlab import optim
+def train():
+    params = {"w": np.ones(200_000, np.float32)}
+    opt = optim.Adam(params, fused=True)
+    for _ in range(30):
+        opt.step({"w": np.full(200_000, 0.5, np.float32)})
+threads = [threading.Thread(target=train) for _ in range(3)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+import numba
+print(numba.threading_layer())
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "workqueue"

@@ -14,15 +14,35 @@ imported only when a ``fused=True`` optimizer steps, never by ``import optimlab.
 
 Scalars are converted to the arrays' dtype before the loop, as NumPy does with a Python
 float in ``θ *= β``, so float32 stays float32 throughout.
+
+Two choices about threads, both measured (benchmarks/README.md):
+
+* numba's threading layer is set to ``workqueue`` (unless ``NUMBA_THREADING_LAYER`` says
+  otherwise). The default, OpenMP, keeps its threads spinning after each kernel; beside
+  OpenBLAS's threads (NumPy's matrix products) and torch's, which spin too, that made the
+  fused step of a small MLP 5-50x *slower* than the plain one. workqueue threads sleep. It
+  must not be entered by two threads at once, so every launch here holds ``_launch``.
+* Arrays under ``MIN_SIZE`` elements get the plain rule (:meth:`Optimizer.step` decides):
+  waking the threads costs tens of microseconds, more than the kernel saves on them.
 """
 
 from __future__ import annotations
+
+import os
+import threading
 
 import numba
 import numpy as np
 from numba import prange
 
 from ..backend import all_finite as _all_finite_any
+
+if "NUMBA_THREADING_LAYER" not in os.environ:  # must precede the first parallel launch
+    numba.config.THREADING_LAYER = "workqueue"
+_launch = threading.Lock()
+
+#: smaller arrays are updated by the plain rule (and checked by ``backend.all_finite``)
+MIN_SIZE = 1 << 15
 
 
 def _flat(a):
@@ -45,8 +65,12 @@ def _has_nonfinite(x):
 
 def all_finite(x) -> bool:
     """``backend.all_finite`` in one parallel pass, for the check before every step."""
-    if isinstance(x, np.ndarray) and x.flags.c_contiguous and x.dtype in (np.float32, np.float64):
-        return not _has_nonfinite(_flat(x))
+    if (
+        isinstance(x, np.ndarray) and x.flags.c_contiguous and x.dtype in (np.float32, np.float64)
+        and x.size >= MIN_SIZE
+    ):
+        with _launch:
+            return not _has_nonfinite(_flat(x))
     return _all_finite_any(x)
 
 
@@ -76,10 +100,11 @@ def sgd(param, grad, momentum_buffer, *, step, lr, momentum=0.0, dampening=0.0, 
     """One SGD step in one pass: :func:`optimlab.optim.sgd.sgd` with ``maximize`` folded in."""
     s = param.dtype.type
     buf = momentum_buffer if momentum_buffer is not None else param[:0]  # unused when μ = 0
-    _sgd(
-        _flat(param), _flat(grad), _flat(buf), maximize, s(weight_decay), s(momentum),
-        s(1.0 - dampening), step == 1, nesterov, s(-lr),
-    )
+    with _launch:
+        _sgd(
+            _flat(param), _flat(grad), _flat(buf), maximize, s(weight_decay), s(momentum),
+            s(1.0 - dampening), step == 1, nesterov, s(-lr),
+        )
 
 
 # ----------------------------------------------------------------------------- Adam, AdamW
@@ -111,11 +136,12 @@ def adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, lr, betas, e
     beta1, beta2 = betas
     l2, decay = (0.0, 1.0 - lr * weight_decay) if decoupled_weight_decay else (weight_decay, 1.0)
     v_max = max_exp_avg_sq if max_exp_avg_sq is not None else param[:0]  # unused without AMSGrad
-    _adam(
-        _flat(param), _flat(grad), _flat(exp_avg), _flat(exp_avg_sq), _flat(v_max), maximize,
-        max_exp_avg_sq is not None, s(l2), s(decay), s(beta1), s(1.0 - beta1), s(beta2),
-        s(1.0 - beta2), s(np.sqrt(1.0 - beta2**step)), s(eps), s(-lr / (1.0 - beta1**step)),
-    )
+    with _launch:
+        _adam(
+            _flat(param), _flat(grad), _flat(exp_avg), _flat(exp_avg_sq), _flat(v_max), maximize,
+            max_exp_avg_sq is not None, s(l2), s(decay), s(beta1), s(1.0 - beta1), s(beta2),
+            s(1.0 - beta2), s(np.sqrt(1.0 - beta2**step)), s(eps), s(-lr / (1.0 - beta1**step)),
+        )
 
 
 # ----------------------------------------------------------------------------- Lion
@@ -136,7 +162,8 @@ def lion(param, grad, exp_avg, *, lr, betas, weight_decay=0.0, maximize=False) -
     """One Lion step in one pass: :func:`optimlab.optim.lion.lion` with ``maximize``."""
     s = param.dtype.type
     beta1, beta2 = betas
-    _lion(
-        _flat(param), _flat(grad), _flat(exp_avg), maximize, s(1.0 - lr * weight_decay), s(beta1),
-        s(1.0 - beta1), s(beta2), s(1.0 - beta2), s(-lr),
-    )
+    with _launch:
+        _lion(
+            _flat(param), _flat(grad), _flat(exp_avg), maximize, s(1.0 - lr * weight_decay), s(beta1),
+            s(1.0 - beta1), s(beta2), s(1.0 - beta2), s(-lr),
+        )

@@ -297,7 +297,10 @@ class Optimizer:
             kernels = self._fused_kernels(unit, g) if self.fused else None
             if kernels is not None:  # one pass in numba; it applies maximize itself
                 self.fused_update(kernels, unit.param, g, unit.state, t)
-            elif self.elementwise and _blocks.splittable([unit.param, g, *unit.state.values()]):
+            elif (
+                self.elementwise and unit.param.size > _blocks.BLOCK
+                and _blocks.splittable([unit.param, g, *unit.state.values()])
+            ):
                 block_jobs += self._block_jobs(unit, g, t)
             else:
                 self._update_unit(unit.param, g, unit.state, unit.work, unit.gbuf, t, unit.names)
@@ -355,6 +358,8 @@ class Optimizer:
         """The numba kernels if they can update this unit, else None (the plain rule runs),
         with a RuntimeWarning, once per reason, that says why."""
         kernels, reason = _import_fused()
+        if reason is None and unit.param.size < kernels.MIN_SIZE:
+            return None  # a parallel launch costs more than it saves: the plain rule, no warning
         if reason is None:
             reason = _not_for_kernels([unit.param, grad, *unit.state.values()])
         if reason is None:
@@ -415,18 +420,26 @@ class Optimizer:
     def _first_nonfinite(self, named: dict[str, Array]) -> str | None:
         if self.nonfinite == "propagate":
             return None
-        kernels = _import_fused()[0] if self.fused else None
         names = self.params.names
+        grads = [named[n] for n in names]
+        flat = self._model_flat_grad(grads)
+        if flat is not None and self._all_finite_each([flat])[0]:
+            return None  # one check of the model's gradient buffer instead of one per tensor
+        return next((n for n, ok in zip(names, self._all_finite_each(grads)) if not ok), None)
+
+    def _all_finite_each(self, arrays: list[Array]) -> list[bool]:
+        """``backend.all_finite`` of each array: large ones by a parallel numba pass with
+        ``fused=True``, the others block by block on the threads where they can be split."""
+        kernels = _import_fused()[0] if self.fused else None
+        finite: list[bool | None] = [None] * len(arrays)
         if kernels is not None:
-            finite = [kernels.all_finite(named[name]) for name in names]  # the same test, in parallel
-        else:
-            flat = self._model_flat_grad([named[n] for n in names])
-            if flat is not None and _blocks.splittable([flat]) and all(_blocks.all_finite_each([flat])):
-                return None  # one check of the model's gradient buffer instead of one per tensor
-            splittable = [name for name in names if _blocks.splittable([named[name]])]
-            finite_by_name = dict(zip(splittable, _blocks.all_finite_each([named[n] for n in splittable])))
-            finite = [finite_by_name[n] if n in finite_by_name else all_finite(named[n]) for n in names]
-        return next((name for name, ok in zip(names, finite) if not ok), None)
+            for i, a in enumerate(arrays):
+                if a.size >= kernels.MIN_SIZE:
+                    finite[i] = kernels.all_finite(a)
+        blocked = [i for i, a in enumerate(arrays) if finite[i] is None and _blocks.splittable([a])]
+        for i, ok in zip(blocked, _blocks.all_finite_each([arrays[i] for i in blocked])):
+            finite[i] = ok
+        return [all_finite(a) if ok is None else ok for a, ok in zip(arrays, finite)]
 
     def _model_flat_grad(self, grads: list[Array]) -> Array | None:
         """The model's flat gradient buffer, when ``grads`` are all views of it (else None)."""
