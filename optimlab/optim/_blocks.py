@@ -19,11 +19,14 @@ import functools
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..backend import all_finite
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 #: elements per block: a rule's ~6 arrays of 64k float32 (1.5 MB) fit in a core's L2 cache
 BLOCK = 1 << 16
@@ -52,6 +55,8 @@ def _executor() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
+            from concurrent.futures import ThreadPoolExecutor  # (4 ms to import: only when needed)
+
             _pool = ThreadPoolExecutor(max(1, num_threads() - 1), thread_name_prefix="optimlab-block")
         return _pool
 
@@ -114,7 +119,7 @@ def _check_block(part: np.ndarray, bad: list[bool], i: int, _worker: int) -> Non
     (NumPy's pairwise sum is 2-3 times slower), and NaN or Inf make it NaN or Inf. A non-finite
     sum, which huge finite entries can also give, is settled by the exact test."""
     if part.dtype in (np.float32, np.float64):
-        total = float(np.dot(part, _ones(part.dtype)[: part.size]))
+        total = float(np.dot(part, _ones(part.dtype, part.size)))
         finite = total - total == 0 or bool(np.isfinite(part).all())
     else:
         finite = all_finite(part)
@@ -125,8 +130,9 @@ def _check_block(part: np.ndarray, bad: list[bool], i: int, _worker: int) -> Non
 _ones_by_dtype: dict = {}
 
 
-def _ones(dtype) -> np.ndarray:
+def _ones(dtype, n: int) -> np.ndarray:
+    """n ones (n ≤ BLOCK), from a cached array that grows to the largest block seen."""
     ones = _ones_by_dtype.get(dtype)
-    if ones is None or ones.size < BLOCK:
-        ones = _ones_by_dtype[dtype] = np.ones(BLOCK, dtype=dtype)
-    return ones
+    if ones is None or ones.size < n:
+        ones = _ones_by_dtype[dtype] = np.ones(n, dtype=dtype)
+    return ones[:n]
