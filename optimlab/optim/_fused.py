@@ -19,8 +19,8 @@ Two choices about threads, both measured (benchmarks/README.md):
 
 * numba's threading layer is set to ``workqueue`` (unless ``NUMBA_THREADING_LAYER`` says
   otherwise). The default, OpenMP, keeps its threads spinning after each kernel; beside
-  OpenBLAS's threads (NumPy's matrix products) and torch's, which spin too, that made the
-  fused step of a small MLP 5-50x *slower* than the plain one. workqueue threads sleep. It
+  OpenBLAS's threads (NumPy's matrix products) and torch's, which spin too, that made an MLP
+  trained with fused Adam 5-30x *slower* than with the plain rule. workqueue threads sleep. It
   must not be entered by two threads at once, so every launch here holds ``_launch``.
 * Arrays under ``MIN_SIZE`` elements get the plain rule (:meth:`Optimizer.step` decides):
   waking the threads costs tens of microseconds, more than the kernel saves on them.
