@@ -122,8 +122,9 @@ def radam(
                    \quad\text{if } \rho_t > 5, \quad\text{else}\quad
                    \theta_t = \theta_{t-1} - \eta\,\hat m_t
 
-    The variance of the adaptive rate is undefined while ρ_t ≤ 5, so those first steps are
-    momentum SGD. ε is added before the bias correction, as torch does.
+    The variance of the adaptive rate is finite only for ρ_t > 4 (the paper); torch, like the
+    authors' code, rectifies only from ρ_t > 5, and the steps before are momentum SGD. ε is
+    added before the bias correction, as torch does.
     """
     xp = array_module(param)
     theta, m, v, t = param, exp_avg, exp_avg_sq, step

@@ -15,9 +15,10 @@ ShapeFn = Callable[[str, tuple[int, ...]], tuple[int, ...]]
 
 
 def default_eta(name: str, shape: tuple[int, ...]) -> float:
-    """η, the expected magnitude of a variable's entries, from its shape (jestimator's MNIST
-    example): 0.5 for vectors and scalars (biases), sqrt(2 / fan_in) for a matrix in
-    optimlab's (in, out) layout (He-initialized weights)."""
+    """η, the expected magnitude of a variable's entries, from its shape: 0.5 for vectors and
+    scalars (biases), sqrt(2 / fan_in) for a matrix in optimlab's (in, out) layout, matching
+    its He-initialized weights. jestimator's MNIST example uses sqrt(2 / fan_in) for its hidden
+    dense layer and sqrt(1 / fan_in) for the output layer."""
     return math.sqrt(2.0 / shape[0]) if len(shape) >= 2 else 0.5
 
 
