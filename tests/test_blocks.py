@@ -6,6 +6,10 @@ blocks; what is checked is that splitting changes nothing, bit for bit, for ever
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from measure import bytes_allocated_by_step
@@ -156,3 +160,28 @@ def test_nonfinite_propagate_does_no_check_as_in_torch():
     assert np.isnan(params["b"][7]) and np.isfinite(np.delete(params["b"], 7)).all()
     with pytest.raises(ValueError, match="'raise', 'skip' or 'propagate'"):
         optim.SGD(params, nonfinite="ignore")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
+def test_a_forked_child_gets_its_own_threads(monkeypatch):
+    """A child made by fork (multiprocessing's default on Linux) inherits the parent's pool
+    object but not its threads: work sent to it would wait forever."""
+    monkeypatch.setattr(_blocks, "num_threads", lambda: 2)
+    monkeypatch.setattr(_blocks, "MIN_PARALLEL", 0)
+    assert _blocks.run([lambda w: None] * 4, 10**6) == 2  # the parent's pool exists now
+    code = """
+import os, sys, signal
+from optimlab.optim import _blocks
+_blocks.num_threads = lambda: 2
+_blocks.MIN_PARALLEL = 0
+_blocks.run([lambda w: None] * 4, 10**6)
+pid = os.fork()
+if pid == 0:
+    signal.alarm(20)  # a hang fails the test instead of blocking it
+    workers = _blocks.run([lambda w: None] * 4, 10**6)
+    os._exit(0 if workers == 2 else 3)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, (out.returncode, out.stderr[-2000:])

@@ -39,6 +39,7 @@ MAX_THREADS = 8
 Job = Callable[[int], None]  # job(worker): worker indexes per-thread scratch memory
 
 _pool: ThreadPoolExecutor | None = None
+_pool_pid = 0  # the process that made _pool: a forked child has the pool but not its threads
 _pool_lock = threading.Lock()
 
 
@@ -52,12 +53,13 @@ def num_threads() -> int:
 
 
 def _executor() -> ThreadPoolExecutor:
-    global _pool
+    global _pool, _pool_pid
     with _pool_lock:
-        if _pool is None:
+        if _pool is None or _pool_pid != os.getpid():
             from concurrent.futures import ThreadPoolExecutor  # (4 ms to import: only when needed)
 
             _pool = ThreadPoolExecutor(max(1, num_threads() - 1), thread_name_prefix="optimlab-block")
+            _pool_pid = os.getpid()
         return _pool
 
 
