@@ -1,7 +1,7 @@
 """The ``optimlab`` command.
 
     optimlab make-exercises [--check]                       generate exercises/ from solutions/
-    optimlab grade SUBMISSIONS... --out grades.csv --feedback DIR [--jobs N]
+    optimlab grade SUBMISSIONS... --out grades.csv --feedback DIR [--jobs N] [--exercises LIST]
     optimlab exercises                                       list the graded functions
 
 Each subcommand imports what it needs only when it runs, so ``optimlab --help`` is instant.

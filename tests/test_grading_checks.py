@@ -282,3 +282,183 @@ def test_command_line():
     assert subprocess.run([*run, "bogus"], capture_output=True).returncode == 2
     assert "make-exercises" in subprocess.run([*run, "--help"], capture_output=True, text=True).stdout
     assert subprocess.run([*run, "grade", "/no/such/file.ipynb"], capture_output=True).returncode == 2
+
+
+# ----------------------------------------------------------------------------- reports after review
+def flat(message: str) -> str:
+    """A report with its line wrapping undone."""
+    return " ".join(message.split())
+
+
+def test_an_overflow_is_not_blamed_on_a_catalogued_mistake():
+    """The variant with b and c swapped overflows too; Inf agreeing with Inf identifies nothing."""
+    def newton_schulz(G, steps=5, coefficients=(3.4445, -4.7750, 2.0315), eps=1e-7):
+        a, b, c = coefficients
+        X = G / (np.sqrt(np.linalg.norm(G)) + eps)  # should divide by the norm itself
+        tall = X.shape[0] > X.shape[1]
+        X = X.T if tall else X
+        for _ in range(steps):
+            A = X @ X.T
+            X = a * X + (b * A + c * A @ A) @ X
+        return X.T if tall else X
+
+    result = checks.check("newton_schulz", newton_schulz, quiet=True)
+    assert result.status == "failed" and result.mistake is None, result.message
+    assert "Likely mistake" not in result.message and "No mistake from the catalogue" not in result.message
+    assert "yours include NaN or Inf" in result.message and "overflow" in result.message
+
+
+def test_a_function_that_calls_an_unfinished_exercise_names_it():
+    def newton_schulz(G, steps=5, coefficients=(3.4445, -4.7750, 2.0315), eps=1e-7):
+        raise NotImplementedError("write your code here, then run the check below")
+
+    def muon_step(theta, grad, buf, lr=1e-3, momentum=0.95, nesterov=True, weight_decay=0.1):
+        buf = momentum * buf + grad
+        update = grad + momentum * buf if nesterov else buf
+        return theta * (1 - lr * weight_decay) - lr * newton_schulz(update), buf
+
+    result = checks.check("muon_step", muon_step, quiet=True)
+    assert result.status == "not implemented"
+    assert result.message.startswith("… muon_step calls newton_schulz, which still raises NotImplementedError")
+    assert "muon_step is not implemented" not in result.message
+
+
+@pytest.mark.parametrize("name, fn, said", [
+    ("adamw_step", lambda theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0:
+     reference.adamw_step(theta, grad, m, v, t, lr, beta1, beta2, eps, weight_decay),
+     "Your default weight_decay is 0.0; the statement says 0.01."),
+    ("adabelief_step", lambda theta, grad, m, s, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0:
+     reference.adabelief_step(theta, grad, m, s, t, lr, beta1, beta2, eps, weight_decay),
+     "Your default eps is 1e-08; the statement says 1e-16."),
+])
+def test_a_wrong_default_is_named_instead_of_a_wrong_rule(name, fn, said):
+    result = checks.check(name, fn, quiet=True)
+    assert result.status == "failed" and result.first_failure.case == "defaults"
+    assert result.mistake is None and "Likely mistake" not in result.message
+    lines = result.message.splitlines()
+    assert lines[1] == f"   {said}"  # first, right under the headline
+    assert "This case uses your default" in result.message
+
+
+def test_a_wrong_default_fails_even_when_no_call_shows_it():
+    def newton_schulz(G, steps=5, coefficients=(3.4445, -4.7750, 2.0315), eps=1e-8):
+        return reference.newton_schulz(G, steps, coefficients, eps)
+
+    result = checks.check("newton_schulz", newton_schulz, quiet=True)
+    assert result.status == "failed" and result.points == 0 and result.first_failure.kind == "signature"
+    assert "Your default eps is 1e-08; the statement says 1e-07." in result.message
+
+
+def test_missing_renamed_and_extra_parameters_are_named():
+    def adam_step(theta, grad, m, v, t, learning_rate=1e-3, beta1=0.9, beta2=0.999):
+        return reference.adam_step(theta, grad, m, v, t, learning_rate, beta1, beta2)
+
+    message = checks.check("adam_step", adam_step, quiet=True).message
+    assert "Your parameter learning_rate is called lr in the statement." in message
+    assert "Your adam_step has no parameter eps." in message
+
+    def gd_step(params, grad, lr, momentum):
+        return params - lr * grad
+
+    message = checks.check("gd_step", gd_step, quiet=True).message
+    assert "Your gd_step has a parameter momentum that the statement does not have." in message
+    assert "params" not in message.splitlines()[1]  # a positional parameter may have any name
+
+    def gd_step(params, g, lr):  # noqa: F811
+        return params - lr * g
+
+    assert checks.check("gd_step", gd_step, quiet=True).passed
+
+
+def test_parameters_read_from_source_without_running_it():
+    import ast as ast_
+
+    node = ast_.parse("def f(a, b, /, c, lr=LR, eps=1e-8, *, k=(1, -2.5), q=None): pass").body[0]
+    assert checks.parameters_of_def(node) == [("a", checks.NO_DEFAULT), ("b", checks.NO_DEFAULT),
+                                              ("c", checks.NO_DEFAULT), ("lr", checks.UNKNOWN), ("eps", 1e-8),
+                                              ("k", (1, -2.5)), ("q", None)]
+    assert checks.parameters_of_def(ast_.parse("def f(*args): pass").body[0]) is None
+    assert checks.parameters_of_def(ast_.parse("@wrap\ndef f(a): pass").body[0]) is None
+    problems, wrong = checks.signature_problems(specs.get("adam_step"), [
+        ("theta", checks.NO_DEFAULT), ("grad", checks.NO_DEFAULT), ("m", checks.NO_DEFAULT), ("v", checks.NO_DEFAULT),
+        ("t", checks.NO_DEFAULT), ("lr", checks.UNKNOWN), ("beta1", 0.9), ("beta2", 0.999), ("eps", 1e-8)])
+    assert (problems, wrong) == ([], set())  # an unreadable default is not held against the student
+
+
+@pytest.mark.parametrize("returned, words", [
+    (lambda dx, dw, db: (dx, dw, db[None]), "keepdims"),
+    (lambda dx, dw, db: (dx, dw, float(db.max())), "np.maximum"),
+])
+def test_shape_errors_get_a_hint_instead_of_the_catalogue_line(returned, words):
+    def linear_backward(x, weight, dy):
+        return returned(*reference.linear_backward(x, weight, dy))
+
+    result = checks.check("linear_backward", linear_backward, quiet=True)
+    assert result.first_failure.kind == "shape" and words in result.message, result.message
+    assert "No mistake from the catalogue" not in result.message
+
+
+@pytest.mark.parametrize("name, swap, said", [
+    ("adam_step", lambda a, b, c: (a, c, b), "expected (theta, m, v); yours are (theta, v, m)"),
+    ("momentum_step", lambda a, b: (b, a), "expected (theta, buf); yours are (buf, theta)"),
+])
+def test_outputs_in_the_wrong_order_are_recognized(name, swap, said):
+    ref = getattr(reference, name)
+    result = checks.check(name, lambda *a, **k: swap(*ref(*a, **k)), quiet=True)
+    assert result.first_failure.kind == "order"
+    assert "returns the right values in the wrong order" in flat(result.message) and said in flat(result.message)
+
+
+def test_batch_counts_are_explained():
+    def minibatches(X, y, batch_size, shuffle=True, drop_last=False, seed=0):
+        yield from reference.minibatches(X, y, batch_size, shuffle, drop_last, seed)
+        if batch_size >= len(X):
+            yield X[:0], y[:0]
+
+    result = checks.check("minibatches", minibatches, quiet=True)
+    assert "The epoch should have 1 batch; yours has 2." in result.message, result.message
+    assert "extra, empty batch" in result.message and "equation" not in result.message
+
+
+def test_wrong_batches_are_not_compared_with_an_equation():
+    def minibatches(X, y, batch_size, shuffle=True, drop_last=False, seed=0):
+        yield from reference.minibatches(X, y, batch_size, shuffle, drop_last, seed + 1)
+
+    result = checks.check("minibatches", minibatches, quiet=True)
+    assert result.first_failure.kind == "value" and "equation" not in result.message, result.message
+    assert "which rows batch 0 holds" in result.message
+
+
+def test_a_changed_gradient_gets_a_hint_that_fits():
+    def adagrad_step(theta, grad, sum_sq, lr=1e-2, eps=1e-10):
+        out = reference.adagrad_step(theta, grad, sum_sq, lr, eps)
+        grad *= 2
+        return out
+
+    result = checks.check("adagrad_step", adagrad_step, quiet=True)
+    assert result.first_failure.kind == "mutation" and result.first_failure.variable == "grad"
+    assert "g = grad + ... rather than grad += ..." in flat(result.message) and "return them" not in result.message
+
+
+def test_return_values_and_non_functions_are_described_grammatically():
+    def momentum_step(theta, grad, buf, t, lr, momentum=0.9, dampening=0.0):
+        return reference.momentum_step(theta, grad, buf, t, lr, momentum, dampening)[0]
+
+    message = checks.check("momentum_step", momentum_step, quiet=True).message
+    assert "Your function should return a tuple of 2 values (theta, buf); it returned an ndarray." in message
+    assert checks.check("gd_step", 3, quiet=True).message.endswith("got an int.")
+    assert runner.article("tuple") == "a tuple" and runner.article("AlwaysEqual") == "an AlwaysEqual"
+
+
+def test_float32_arithmetic_is_suspected():
+    def adam_step(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+        f = np.float32
+        theta, grad, m, v = (np.asarray(a, dtype=f) for a in (theta, grad, m, v))
+        m = f(beta1) * m + f(1 - beta1) * grad
+        v = f(beta2) * v + f(1 - beta2) * grad * grad
+        m_hat, v_hat = m / f(1 - beta1**t), v / f(1 - beta2**t)
+        return theta - f(lr) * m_hat / (np.sqrt(v_hat) + f(eps)), m, v
+
+    result = checks.check("adam_step", adam_step, quiet=True)
+    assert "did you compute in float32?" in result.message, result.message
+    assert "No mistake from the catalogue" not in result.message

@@ -236,3 +236,123 @@ def test_exercise_selection_by_chapter_or_name():
     assert grader.exercise_names("lion_step,09_schedules", []) == ["lion_step", "warmup_cosine_lr", "step_decay_lr"]
     with pytest.raises(SystemExit):
         grader.exercise_names("nonsense", [])
+
+
+# ----------------------------------------------------------------------------- a class of several chapters
+def solution_functions(chapter: str) -> dict[str, str]:
+    """The solution notebook's functions, by name."""
+    nb = json.loads(open(os.path.join(ROOT, "solutions", f"{chapter}.ipynb"), encoding="utf-8").read())
+    sources = ("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    return {s.split("(")[0][4:]: s for s in sources if s.startswith("def ")}
+
+
+def student_notebook(path, chapter: str, functions: dict[str, str], chapter_metadata: bool = True) -> str:
+    """The chapter's exercise notebook with some functions written in."""
+    nb = json.loads(open(os.path.join(ROOT, "exercises", f"{chapter}.ipynb"), encoding="utf-8").read())
+    for cell in nb["cells"]:
+        src = "".join(cell["source"])
+        name = src.split("(")[0][4:] if cell["cell_type"] == "code" and src.startswith("def ") else None
+        if name in functions:
+            cell["source"] = functions[name]
+    if not chapter_metadata:
+        del nb["metadata"]["optimlab"]
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    """alice and bob hand in chapter 08, carol and erin chapter 11, and mystery.ipynb (no chapter in
+    its metadata or name) defines adam_step only."""
+    tmp = tmp_path_factory.mktemp("mixed")
+    s08, s11 = solution_functions("08_new_optimizers"), solution_functions("11_beyond_adam")
+    wrong_ns = s11["newton_schulz"].replace("X = X / max(np.linalg.norm(X), eps)", "X = X / max(np.abs(X).max(), eps)")
+    paths = [
+        student_notebook(tmp / "alice.ipynb", "08_new_optimizers",
+                         {**s08, "adabelief_step": s08["adabelief_step"].replace("eps=1e-16", "eps=1e-8")}),
+        student_notebook(tmp / "bob.ipynb", "08_new_optimizers", {}),
+        student_notebook(tmp / "carol.ipynb", "11_beyond_adam", {"muon_step": s11["muon_step"]}),
+        student_notebook(tmp / "erin.ipynb", "11_beyond_adam", {**s11, "newton_schulz": wrong_ns}),
+        student_notebook(tmp / "mystery.ipynb", "06_adam", solution_functions("06_adam"), chapter_metadata=False),
+    ]
+    nb = json.loads(open(paths[-1], encoding="utf-8").read())  # mystery defines adam_step only
+    nb["cells"] = [c for c in nb["cells"] if not "".join(c["source"]).startswith("def amsgrad_step(")]
+    open(paths[-1], "w", encoding="utf-8").write(json.dumps(nb))
+    out, feedback = tmp / "grades.csv", tmp / "feedback"
+    res = subprocess.run(
+        [sys.executable, "-m", "optimlab.cli", "grade", *paths, "--out", str(out), "--feedback", str(feedback),
+         "--jobs", "2", "--time-limit", "5"],
+        capture_output=True, text=True, timeout=300, cwd=str(tmp), env={**os.environ, "PYTHONPATH": ROOT},
+    )
+    assert res.returncode == 0, res.stderr
+    with open(out, newline="", encoding="utf-8") as f:
+        rows = {r["student"]: r for r in csv.DictReader(f)}
+    texts = {p.stem: p.read_text(encoding="utf-8") for p in feedback.iterdir()}
+    return rows, texts, res.stdout, res.stderr
+
+
+def test_each_student_is_graded_on_their_own_chapter(mixed):
+    rows, texts, stdout, stderr = mixed
+    assert list(rows["alice"])[1:6] == ["adam_step", "lion_step", "adabelief_step", "newton_schulz", "muon_step"]
+    alice, carol = rows["alice"], rows["carol"]
+    assert [alice[n] for n in ("lion_step", "adabelief_step", "newton_schulz", "muon_step")] == ["1", "0", "", ""]
+    assert [alice["max"], rows["bob"]["max"], carol["max"]] == ["2", "2", "2"]
+    assert carol["lion_step"] == carol["adam_step"] == ""
+    assert "newton_schulz" not in texts["alice"] and "lion_step" not in texts["carol"]
+    assert "warning: the submissions span 2 chapters (08_new_optimizers, 11_beyond_adam)" in stderr
+    assert "5 submissions in" in stdout
+
+
+def test_a_submission_without_a_chapter_is_graded_on_what_it_defines_and_flagged(mixed):
+    row = mixed[0]["mystery"]
+    assert (row["adam_step"], row["total"], row["max"]) == ("1", "1", "1") and "amsgrad_step" not in row
+    assert "chapter is unknown" in row["flags"] and "graded on the exercises it defines (adam_step)" in row["flags"]
+
+
+def test_a_wrong_default_is_named_in_the_feedback(mixed):
+    assert "Your default eps is 1e-08; the statement says 1e-16." in mixed[1]["alice"]
+
+
+def test_muon_step_waits_for_newton_schulz(mixed):
+    rows, texts = mixed[0], mixed[1]
+    assert (rows["carol"]["newton_schulz"], rows["carol"]["muon_step"]) == ("0", "0")
+    assert "… muon_step calls newton_schulz, which still raises NotImplementedError" in texts["carol"]
+    assert (rows["erin"]["newton_schulz"], rows["erin"]["muon_step"]) == ("0", "0")
+    assert "muon_step calls your newton_schulz, which is not right yet either" in " ".join(texts["erin"].split())
+
+
+def test_exercises_given_explicitly_apply_to_everyone(tmp_path):
+    a = grader.Student("a", [student_notebook(tmp_path / "a.ipynb", "08_new_optimizers", {})])
+    b = grader.Student("b", [student_notebook(tmp_path / "b.ipynb", "11_beyond_adam", {})])
+    assert grader.plan("11", [a, b]) == (["newton_schulz", "muon_step"], [])
+    assert a.exercises == b.exercises == ["newton_schulz", "muon_step"]
+    columns, chapters = grader.plan(None, [a, b])
+    assert columns == ["lion_step", "adabelief_step", "newton_schulz", "muon_step"]
+    assert (a.exercises, b.exercises) == (["lion_step", "adabelief_step"], ["newton_schulz", "muon_step"])
+    assert chapters == ["08_new_optimizers", "11_beyond_adam"]
+
+
+def test_errors_from_the_sandbox_keep_the_raising_function():
+    spec = specs.get("muon_step")
+    err = {"ok": False, "error": {"type": "NotImplementedError", "message": "", "where": "in newton_schulz, line 4",
+                                  "function": "newton_schulz", "called": "muon_step", "extra": "dropped"}}
+    assert grader.clean_results(spec, [err], 5)[0]["error"] == {k: v for k, v in err["error"].items() if k != "extra"}
+
+
+def test_a_notebook_without_chapter_or_exercises_falls_back_to_the_class(tmp_path):
+    a = grader.Student("a", [student_notebook(tmp_path / "a.ipynb", "08_new_optimizers", {})])
+    notes = tmp_path / "notes.ipynb"
+    notes.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 4}))
+    (tmp_path / "broken.ipynb").write_text("{not json")
+    b, c = grader.Student("b", [str(notes)]), grader.Student("c", [str(tmp_path / "broken.ipynb")])
+    folder = grader.Student("d", [str(notes), student_notebook(tmp_path / "d.ipynb", "11_beyond_adam", {})])
+    columns, _ = grader.plan(None, [a, b, c, folder])
+    assert b.exercises == c.exercises == ["lion_step", "adabelief_step", "newton_schulz", "muon_step"]
+    assert "notes.ipynb: its chapter could not be determined" in b.flags[0] and not b.notes
+    assert "broken.ipynb: its chapter could not be determined" in c.notes[0] and not c.flags
+    assert folder.exercises == ["newton_schulz", "muon_step"] and not folder.flags  # its notes are just ignored
+    assert columns == ["lion_step", "adabelief_step", "newton_schulz", "muon_step"]
+
+
+def test_nothing_to_grade_is_not_full_marks():
+    assert "(0 with full marks)" in grader.summary([grader.Grade("a", [], ran=True)], 1.0)

@@ -9,8 +9,10 @@ by the same :func:`optimlab.grading.checks.judge` the notebooks' checks use.
 
 A submission is a notebook (the student is its file name without ``.ipynb``, or
 ``metadata.optimlab.student`` when set) or a folder of notebooks (the student is the folder's
-name). It writes one CSV row per student (points per exercise, total) and one feedback file per
-student, and ends with a summary line: graded, failed to run, flagged.
+name). Each student is graded on the exercises of their own notebooks' chapters (or on those of
+``--exercises``). It writes one CSV row per student (points per exercise, an empty cell where an
+exercise does not apply, total, max) and one feedback file per student, and ends with a summary
+line: graded, failed to run, flagged.
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ class Limits:
 class Student:
     name: str
     paths: list[str]
+    exercises: list[str] = field(default_factory=list)  # what this student is graded on (see plan)
+    notes: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -247,7 +252,8 @@ def clean_results(spec: specs.Spec, raw: Any, n_trials: int) -> list[dict[str, A
             out.append({"ok": True, "outputs": outputs, "mutated": mutated} if good else unreadable)
         elif isinstance(res.get("error"), dict):
             err = res["error"]
-            out.append({"ok": False, "error": {k: str(err.get(k, ""))[:500] for k in ("type", "message", "where")}})
+            out.append({"ok": False, "error": {k: str(err.get(k, ""))[:500]
+                                               for k in ("type", "message", "where", "function", "called")}})
         elif isinstance(res.get("bad_return"), str):
             out.append({"ok": False, "bad_return": res["bad_return"][:500]})
         else:
@@ -370,14 +376,25 @@ def grade_notebook(path: str, names: Sequence[str], limits: Limits) -> tuple[dic
                 results[name] = _simple(spec, FLAGGED, _flag_text(name, reason))
                 continue
             trials = spec.trials()
+            node = bound[name][-1]
             try:
-                result = checks.judge(spec, trials, clean_results(spec, event.get("results"), len(trials)))
+                result = checks.judge(spec, trials, clean_results(spec, event.get("results"), len(trials)),
+                                      checks.parameters_of_def(node))
             except Exception as exc:  # pragma: no cover - clean_results should make this impossible
                 result = _simple(spec, CRASHED, f"✘ {name}: the grader could not judge the results ({exc}).")
             results[name] = result
         if dynamic.get(name):
             flags.append(f"{name}: looks modules or names up dynamically ({dynamic[name]}); check by hand")
             results[name].notes.append("Flagged for review: it looks names up dynamically.")
+    for name, res in results.items():  # muon_step calls newton_schulz: say so when that one is wrong
+        if res.status not in (checks.FAILED, checks.ERROR) or name not in bound:
+            continue
+        used = scan.closure(name, bound)
+        for other in names:
+            if (other != name and other in bound and not results[other].passed
+                    and any(node in used for node in bound[other])):
+                res.notes.append(f"{name} calls your {other}, which is not right yet either: fix {other} "
+                                 f"first; {name} may then pass too.")
     return results, notes, flags, ran or not nb.cells
 
 
@@ -417,40 +434,91 @@ def collect(paths: Iterable[str]) -> list[Student]:
 
 
 def exercise_names(selected: str | None, students: Sequence[Student]) -> list[str]:
-    """The exercises to grade: those named (exercise names or chapters, comma-separated), or
-    every exercise of the chapters the submissions belong to (metadata, else file name)."""
-    order = list(specs.SPECS)
+    """The exercises to grade: those named (exercise names or chapters, comma-separated), or,
+    without a selection, every exercise some student is graded on (see :func:`plan`)."""
+    if not selected:
+        return plan(None, list(students))[0]
     wanted: set[str] = set()
+    for item in (s.strip() for s in selected.split(",") if s.strip()):
+        if item in specs.SPECS:
+            wanted.add(item)
+            continue
+        chapters = [c for c in specs.CHAPTERS if c == item or c.split("_")[0] == item]
+        if not chapters:
+            raise SystemExit(f"optimlab grade: unknown exercise or chapter {item!r}")
+        for c in chapters:
+            wanted.update(specs.CHAPTERS[c])
+    return [n for n in specs.SPECS if n in wanted]
+
+
+def chapter_of(path: str) -> tuple[str | None, scan.Notebook | None]:
+    """A notebook's chapter (``metadata.optimlab.chapter``, else a file name that starts with
+    one, ``06_adam...``) or None, and the notebook (None when it cannot be read)."""
+    try:
+        nb = scan.read(path)
+    except scan.NotebookError:
+        nb = None
+    chapter = nb.chapter if nb is not None else None
+    if chapter not in specs.CHAPTERS:
+        stem = os.path.splitext(os.path.basename(path))[0]
+        chapter = next((c for c in specs.CHAPTERS if stem.startswith(c)), None)
+    return chapter, nb
+
+
+def plan(selected: str | None, students: Sequence[Student]) -> tuple[list[str], list[str]]:
+    """Decide what each student is graded on (``Student.exercises``); return the CSV's
+    exercise columns and the chapters the submissions belong to.
+
+    With ``selected`` (``--exercises``), everyone is graded on those exercises. Otherwise each
+    student is graded on the exercises of their own notebooks' chapters. A notebook whose
+    chapter cannot be determined is graded on the functions it defines that are exercises
+    (and flagged); when it defines none, or cannot be read, on the exercises of the chapters
+    of the rest of the class (or, when no chapter is known, on those the others define).
+    """
+    order = list(specs.SPECS)
     if selected:
-        for item in (s.strip() for s in selected.split(",") if s.strip()):
-            if item in specs.SPECS:
-                wanted.add(item)
-                continue
-            chapters = [c for c in specs.CHAPTERS if c == item or c.split("_")[0] == item]
-            if not chapters:
-                raise SystemExit(f"optimlab grade: unknown exercise or chapter {item!r}")
-            for c in chapters:
-                wanted.update(specs.CHAPTERS[c])
-        return [n for n in order if n in wanted]
-    for student in students:
-        for path in student.paths:
-            try:
-                nb = scan.read(path)
-            except scan.NotebookError:
-                nb = None
-            chapter = nb.chapter if nb is not None else None
-            stem = os.path.splitext(os.path.basename(path))[0]
-            if chapter not in specs.CHAPTERS:
-                chapter = next((c for c in specs.CHAPTERS if stem.startswith(c)), None)
+        names = exercise_names(selected, students)
+        for st in students:
+            st.exercises = list(names)
+        return names, []
+    chapters: list[str] = []
+    undetermined: list[tuple[int, str, bool]] = []
+    wanted: list[set[str]] = [set() for _ in students]
+    for i, st in enumerate(students):
+        mine, unknown = wanted[i], [("this submission", False)] if not st.paths else []
+        for path in st.paths:
+            chapter, nb = chapter_of(path)
+            label = os.path.basename(path)
             if chapter is not None:
-                wanted.update(specs.CHAPTERS[chapter])
-            elif nb is not None:
-                wanted.update(n for n in scan.bindings(nb.cells) if n in specs.SPECS)
-    return [n for n in order if n in wanted]
+                mine.update(specs.CHAPTERS[chapter])
+                chapters += [chapter] if chapter not in chapters else []
+                continue
+            bound = scan.bindings(nb.cells) if nb is not None else {}
+            defined = [n for n in order if n in bound]
+            if defined:
+                mine.update(defined)
+                st.flags.append(f"{label}: its chapter is unknown (no metadata.optimlab.chapter, no NN_ file name); "
+                                f"graded on the exercises it defines ({', '.join(defined)})")
+            else:
+                unknown.append((label, nb is not None))
+        if not mine:  # nothing else to go by (a notebook of notes next to a chapter's is just ignored)
+            undetermined += [(i, label, readable) for label, readable in unknown]
+    chapters = [c for c in specs.CHAPTERS if c in chapters]
+    everyone = {n for c in chapters for n in specs.CHAPTERS[c]} or set().union(*wanted)
+    for i, label, readable in undetermined:
+        wanted[i].update(everyone)
+        what = (f"the exercises of the class's chapters ({', '.join(chapters)})" if chapters else
+                f"the exercises the others define ({', '.join(n for n in order if n in everyone)})" if everyone
+                else "nothing")
+        text = f"{label}: its chapter could not be determined and it defines no exercise; graded on {what}"
+        (students[i].flags if readable else students[i].notes).append(text)
+    for st, mine in zip(students, wanted):
+        st.exercises = [n for n in order if n in mine]
+    return [n for n in order if any(n in st.exercises for st in students)], chapters
 
 
 def grade_student(student: Student, names: Sequence[str], limits: Limits) -> Grade:
-    grade = Grade(student.name, list(student.paths))
+    grade = Grade(student.name, list(student.paths), notes=list(student.notes), flags=list(student.flags))
     if not student.paths:
         grade.notes.append("no notebook found in this submission")
     for path in student.paths:
@@ -478,8 +546,9 @@ def write_csv(path: str, grades: Sequence[Grade], names: Sequence[str]) -> None:
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["student", *names, "total", "max", "status", "flags", "submission"])
-        for g in grades:
-            w.writerow([g.student, *(_points(g.results[n].points) for n in names), _points(g.total),
+        for g in grades:  # an empty cell: the exercise is not one this student was graded on
+            w.writerow([g.student, *(_points(g.results[n].points) if n in g.results else "" for n in names),
+                        _points(g.total),
                         _points(g.max_points), g.status, "; ".join(g.flags),
                         " ".join(os.path.basename(p) for p in g.submissions)])
 
@@ -491,7 +560,7 @@ def feedback_text(g: Grade) -> str:
     for name, res in g.results.items():
         lines.append(f"── {name}: {_points(res.points)} / {_points(res.max_points)} " + "─" * max(0, 60 - len(name)))
         lines.append(res.message)
-        lines += [f"   {n}" for n in res.notes if n not in res.message]
+        lines += [line for n in res.notes if n not in res.message for line in checks._wrap(n, "   ")]
         lines.append("")
     if g.notes:
         lines.append("Notes on running your notebook:")
@@ -547,15 +616,19 @@ def grade(submissions: Sequence[str], out: str, feedback: str, jobs: int = 1, li
     """Grade every submission; write the CSV and the feedback files; return the grades."""
     limits = limits or Limits()
     students = collect(submissions)
-    names = exercise_names(exercises, students)
+    names, chapters = plan(exercises, students)
     if not names:
         raise SystemExit("optimlab grade: no graded exercise found in the submissions; pass --exercises")
+    if len(chapters) > 1:
+        print(f"optimlab grade: warning: the submissions span {len(chapters)} chapters ({', '.join(chapters)}); "
+              "each student is graded on their own chapter's exercises (the CSV leaves the other cells "
+              "empty); use --exercises to grade everyone on the same ones", file=sys.stderr, flush=True)
     for name in names:  # the reference outputs, computed once, here, before any student code runs
         specs.get(name).trials()
     bar = _Progress(len(students), progress)
     grades: dict[int, Grade] = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(grade_student, s, names, limits): i for i, s in enumerate(students)}
+        futures = {pool.submit(grade_student, s, s.exercises, limits): i for i, s in enumerate(students)}
         for fut in concurrent.futures.as_completed(futures):
             g = fut.result()
             grades[futures[fut]] = g
@@ -572,7 +645,7 @@ def grade(submissions: Sequence[str], out: str, feedback: str, jobs: int = 1, li
 def summary(grades: Sequence[Grade], seconds: float) -> str:
     ran = sum(g.ran for g in grades)
     flagged = sum(bool(g.flags) for g in grades)
-    perfect = sum(g.ran and g.total == g.max_points for g in grades)
+    perfect = sum(g.ran and g.total == g.max_points > 0 for g in grades)
     return (f"{len(grades)} submissions in {seconds:.1f} s: {ran} graded ({perfect} with full marks), "
             f"{len(grades) - ran} failed to run, {flagged} flagged")
 
@@ -586,8 +659,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--feedback", default="feedback", help="folder for one feedback file per student "
                                                                "(default: %(default)s)")
     parser.add_argument("--jobs", "-j", type=int, default=1, help="notebooks graded in parallel (default: 1)")
-    parser.add_argument("--exercises", help="exercises or chapters to grade, comma-separated "
-                                            "(default: the chapters of the submissions)")
+    parser.add_argument("--exercises", help="exercises or chapters to grade everyone on, comma-separated "
+                                            "(default: each submission on its own chapter's exercises)")
     parser.add_argument("--time-limit", type=float, default=10.0,
                         help="seconds per notebook cell and per graded function (default: %(default)s)")
     parser.add_argument("--memory-limit", type=int, default=1024, help="MiB of address space per sandbox "

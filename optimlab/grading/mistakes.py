@@ -10,7 +10,10 @@ that reproduces the student's numbers. Two kinds of mistake are recognized anoth
   (an unseeded random generator).
 
 Every variant has the exercise's signature; ``tests/test_grading_checks.py`` feeds each one
-to its check and expects exactly that diagnosis.
+to its check and expects exactly that diagnosis, and ``tests/test_grading_mistakes.py`` checks
+that code a student would write is named, on finite numbers. A mistake that depends on a
+constant or a convention the student picks (the ``tiny`` of ``log(p + tiny)``, the side sign(0)
+falls on) is registered once per common choice, all under one key.
 """
 
 from __future__ import annotations
@@ -126,6 +129,15 @@ def _mom_old_buffer(theta, grad, buf, t, lr, momentum=0.9, dampening=0.0):
     theta, grad, buf = _f(theta, grad, buf)
     new = grad if t == 1 else momentum * buf + (1 - dampening) * grad
     return theta - lr * buf, new
+
+
+@mistake("momentum_step", "dampening_not_one_minus", "scales the gradient by τ instead of (1 − τ)",
+         "The dampening τ is the share of the gradient left *out*: b_t = μ b_{t-1} + (1 − τ) g_t. With "
+         "τ g_t the default τ = 0 drops the gradient from the buffer from t = 2 on.")
+def _mom_tau(theta, grad, buf, t, lr, momentum=0.9, dampening=0.0):
+    theta, grad, buf = _f(theta, grad, buf)
+    buf = grad if t == 1 else momentum * buf + dampening * grad
+    return theta - lr * buf, buf
 
 
 @mistake("momentum_step", "in_place", IN_PLACE_TITLE, IN_PLACE_HINT, detect="mutation")
@@ -288,6 +300,16 @@ def _delta_acc_grad(theta, grad, square_avg, acc_delta, lr=1.0, rho=0.9, eps=1e-
     return theta - lr * delta, v, rho * u + (1 - rho) * grad**2
 
 
+@mistake("adadelta_step", "lr_in_acc_delta", "accumulates the scaled update (ηΔ_t)² in u",
+         "η multiplies the parameter step only: u_t = ρ u_{t-1} + (1 − ρ) Δ_t² with the unscaled "
+         "Δ_t, then θ_t = θ_{t-1} − η Δ_t (torch's rule). With η inside, u_t changes with η.")
+def _delta_lr_in_u(theta, grad, square_avg, acc_delta, lr=1.0, rho=0.9, eps=1e-6):
+    theta, grad, v, u = _f(theta, grad, square_avg, acc_delta)
+    v = rho * v + (1 - rho) * grad**2
+    step = lr * np.sqrt(u + eps) / np.sqrt(v + eps) * grad
+    return theta - step, v, rho * u + (1 - rho) * step**2
+
+
 @mistake("adadelta_step", "in_place", IN_PLACE_TITLE, IN_PLACE_HINT, detect="mutation")
 def _delta_in_place(theta, grad, square_avg, acc_delta, lr=1.0, rho=0.9, eps=1e-6):
     square_avg *= rho
@@ -377,6 +399,34 @@ def _adam_ema_swapped(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps
     return theta - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
 
 
+@mistake("adam_step", "t_plus_one", "counts t from 0 (bias correction with t + 1)",
+         "t is the number of the step, from 1: the first call has t = 1 and divides by 1 − β^1. With "
+         "t + 1 the corrections are too weak (1 − β1² = 0.19 instead of 0.1 at the first step).")
+def _adam_t1(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    theta, grad, m, v = _adam_parts(theta, grad, m, v, beta1, beta2)
+    m_hat, v_hat = m / (1 - beta1 ** (t + 1)), v / (1 - beta2 ** (t + 1))
+    return theta - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+@mistake("adam_step", "efficient_form", "uses the \"efficient\" form (c): ε added to √v_t, not to √v̂_t",
+         "η √(1 − β2^t)/(1 − β1^t) · m_t / (√v_t + ε) (Kingma & Ba's efficient form, (c) in chapter "
+         "06 §2.4) adds ε before v is bias-corrected: it is form (a) with ε/√(1 − β2^t), 31.6 ε at "
+         "t = 1. The exercise is form (a): η m̂_t / (√v̂_t + ε).")
+def _adam_efficient(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    theta, grad, m, v = _adam_parts(theta, grad, m, v, beta1, beta2)
+    step = lr * math.sqrt(1 - beta2**t) / (1 - beta1**t)
+    return theta - step * m / (np.sqrt(v) + eps), m, v
+
+
+@mistake("adam_step", "stores_corrected_v", "stores the bias-corrected v̂_t",
+         "Return v_t, not v̂_t = v_t / (1 − β2^t): the correction is for the step only. Stored, it "
+         "compounds from one step to the next.")
+def _adam_store_v_hat(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    theta, grad, m, v = _adam_parts(theta, grad, m, v, beta1, beta2)
+    m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+    return theta - lr * m_hat / (np.sqrt(v_hat) + eps), m, v_hat
+
+
 @mistake("adam_step", "in_place", IN_PLACE_TITLE, IN_PLACE_HINT, detect="mutation")
 def _adam_in_place(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
     m *= beta1
@@ -431,6 +481,15 @@ def _ams_eps_in(theta, grad, m, v, v_max, t, lr=1e-3, beta1=0.9, beta2=0.999, ep
     theta, grad, m, v = _adam_parts(theta, grad, m, v, beta1, beta2)
     v_max = np.maximum(np.asarray(v_max, dtype=np.float64), v)
     return theta - lr * (m / (1 - beta1**t)) / np.sqrt(v_max / (1 - beta2**t) + eps), m, v, v_max
+
+
+@mistake("amsgrad_step", "no_bias_correction", "no bias correction (the AMSGrad paper's form)",
+         "Reddi et al.'s AMSGrad has no bias correction; the exercise follows torch, which corrects "
+         "both moments: η m̂_t / (√(v^max_t / (1 − β2^t)) + ε) with m̂_t = m_t / (1 − β1^t).")
+def _ams_no_bc(theta, grad, m, v, v_max, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    theta, grad, m, v = _adam_parts(theta, grad, m, v, beta1, beta2)
+    v_max = np.maximum(np.asarray(v_max, dtype=np.float64), v)
+    return theta - lr * m / (np.sqrt(v_max) + eps), m, v, v_max
 
 
 @mistake("amsgrad_step", "in_place", IN_PLACE_TITLE, IN_PLACE_HINT, detect="mutation")
@@ -488,6 +547,22 @@ def _adamw_no_bc(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8
     return (1 - lr * weight_decay) * theta - lr * m / (np.sqrt(v) + eps), m, v
 
 
+@mistake("adamw_step", "eps_inside_sqrt", "puts ε inside the square root",
+         "The reference adds ε after the root: m̂_t / (√v̂_t + ε), not m̂_t / √(v̂_t + ε).")
+def _adamw_eps_in(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2):
+    theta, grad, m, v = _adam_parts(theta, grad, m, v, beta1, beta2)
+    theta = (1 - lr * weight_decay) * theta
+    return theta - lr * (m / (1 - beta1**t)) / np.sqrt(v / (1 - beta2**t) + eps), m, v
+
+
+@mistake("adamw_step", "t_plus_one", "counts t from 0 (bias correction with t + 1)",
+         "t is the number of the step, from 1: the first call has t = 1 and divides by 1 − β^1. With "
+         "t + 1 the corrections are too weak (1 − β1² = 0.19 instead of 0.1 at the first step).")
+def _adamw_t1(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2):
+    theta, grad = _f(theta, grad)
+    return _adam_update((1 - lr * weight_decay) * theta, grad, m, v, t + 1, lr, beta1, beta2, eps)
+
+
 @mistake("adamw_step", "in_place", IN_PLACE_TITLE, IN_PLACE_HINT, detect="mutation")
 def _adamw_in_place(theta, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2):
     theta *= 1 - lr * weight_decay
@@ -536,6 +611,59 @@ def _lion_l2(theta, grad, m, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
     return theta - lr * np.sign(beta1 * m + (1 - beta1) * g), beta2 * m + (1 - beta2) * g
 
 
+@mistake("lion_step", "momentum_before_sign", "updates the momentum before taking the sign",
+         "The sign uses the *old* momentum: c_t = sign(β1 m_{t-1} + (1 − β1) g_t); update "
+         "m_t = β2 m_{t-1} + (1 − β2) g_t only after the step. Where g_t opposes m_{t-1} the two "
+         "orders give opposite signs.")
+def _lion_m_first(theta, grad, m, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
+    theta, grad, m = _f(theta, grad, m)
+    m = beta2 * m + (1 - beta2) * grad
+    return (1 - lr * weight_decay) * theta - lr * np.sign(beta1 * m + (1 - beta1) * grad), m
+
+
+@mistake("lion_step", "decay_after_step", "decays the weights after the signed step",
+         "Decay θ_{t-1} first, θ ← (1 − ηλ) θ_{t-1}, then subtract η c_t; decaying after the step "
+         "also shrinks the step itself.")
+def _lion_decay_after(theta, grad, m, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
+    theta, grad, m = _f(theta, grad, m)
+    theta = theta - lr * np.sign(beta1 * m + (1 - beta1) * grad)
+    return (1 - lr * weight_decay) * theta, beta2 * m + (1 - beta2) * grad
+
+
+@mistake("lion_step", "no_weight_decay", "forgets the weight decay",
+         "With weight_decay λ > 0, Lion shrinks the weights before the signed step: "
+         "θ ← (1 − ηλ) θ_{t-1}.")
+def _lion_no_decay(theta, grad, m, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
+    theta, grad, m = _f(theta, grad, m)
+    return theta - lr * np.sign(beta1 * m + (1 - beta1) * grad), beta2 * m + (1 - beta2) * grad
+
+
+@mistake("lion_step", "decay_not_scaled_by_lr", "decays by λ instead of ηλ",
+         "The decoupled decay is scaled by the learning rate, as in AdamW: θ ← (1 − ηλ) θ_{t-1}, "
+         "not (1 − λ) θ_{t-1}.")
+def _lion_decay_no_lr(theta, grad, m, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
+    theta, grad, m = _f(theta, grad, m)
+    c = np.sign(beta1 * m + (1 - beta1) * grad)
+    return (1 - weight_decay) * theta - lr * c, beta2 * m + (1 - beta2) * grad
+
+
+def _lion_sign_zero(zero_to: float) -> Callable:
+    def lion_step(theta, grad, m, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
+        theta, grad, m = _f(theta, grad, m)
+        u = beta1 * m + (1 - beta1) * grad
+        c = np.where(u > 0, 1.0, np.where(u < 0, -1.0, zero_to))
+        return (1 - lr * weight_decay) * theta - lr * c, beta2 * m + (1 - beta2) * grad
+
+    return lion_step
+
+
+for _zero_to in (1.0, -1.0):  # np.where(u >= 0, 1, -1) and np.where(u > 0, 1, -1)
+    mistake("lion_step", "sign_of_zero", "moves coordinates whose interpolation is 0 (sign(0) taken as ±1)",
+            "sign(0) is 0 (np.sign): where β1 m_{t-1} + (1 − β1) g_t is exactly 0, as with a zero "
+            "gradient and a zero momentum, the coordinate does not move. A test such as "
+            "np.where(u >= 0, 1, -1) moves it by η.")(_lion_sign_zero(_zero_to))
+
+
 @mistake("lion_step", "in_place", IN_PLACE_TITLE, IN_PLACE_HINT, detect="mutation")
 def _lion_in_place(theta, grad, m, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
     theta *= 1 - lr * weight_decay
@@ -547,14 +675,16 @@ def _lion_in_place(theta, grad, m, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=
 
 # ============================================================================ 08 adabelief_step
 def _belief(theta, grad, m, s, t, lr, beta1, beta2, eps, weight_decay, *, residual="new", store_eps=True,
-            correct=True):
+            correct=True, eps_outside=True, decay_after=False):
     theta, grad, m, s = _f(theta, grad, m, s)
-    theta = (1 - lr * weight_decay) * theta
+    decay = 1 - lr * weight_decay
     m_new = beta1 * m + (1 - beta1) * grad
     r = grad if residual == "none" else grad - (m_new if residual == "new" else m)
     s = beta2 * s + (1 - beta2) * r**2 + (eps if store_eps else 0.0)
     bc1, bc2 = (1 - beta1**t, 1 - beta2**t) if correct else (1.0, 1.0)
-    return theta - lr * (m_new / bc1) / (np.sqrt(s / bc2) + eps), m_new, s
+    step = lr * (m_new / bc1) / (np.sqrt(s / bc2) + (eps if eps_outside else 0.0))
+    theta = decay * (theta - step) if decay_after else decay * theta - step
+    return theta, m_new, s
 
 
 @mistake("adabelief_step", "adam_second_moment", "averages g_t² instead of (g_t − m_t)² (that is Adam)",
@@ -591,6 +721,19 @@ def _belief_l2(theta, grad, m, s, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-16,
     return _belief(theta, grad + weight_decay * theta, m, s, t, lr, beta1, beta2, eps, 0.0)
 
 
+@mistake("adabelief_step", "decay_after_step", "decays the weights after the step",
+         "Decay θ_{t-1} first, θ ← (1 − ηλ) θ_{t-1}, then subtract the step; decaying after the "
+         "step also shrinks the step itself.")
+def _belief_decay_after(theta, grad, m, s, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-16, weight_decay=0.0):
+    return _belief(theta, grad, m, s, t, lr, beta1, beta2, eps, weight_decay, decay_after=True)
+
+
+@mistake("adabelief_step", "no_eps_outside_root", "leaves out the ε outside the root",
+         "ε enters twice: stored in s_t, and again in the step's denominator, √ŝ_t + ε.")
+def _belief_no_eps_out(theta, grad, m, s, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-16, weight_decay=0.0):
+    return _belief(theta, grad, m, s, t, lr, beta1, beta2, eps, weight_decay, eps_outside=False)
+
+
 @mistake("adabelief_step", "in_place", IN_PLACE_TITLE, IN_PLACE_HINT, detect="mutation")
 def _belief_in_place(theta, grad, m, s, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-16, weight_decay=0.0):
     theta *= 1 - lr * weight_decay
@@ -615,7 +758,9 @@ def _ns(G, steps=5, coefficients=_NS, eps=1e-7, *, normalize="frobenius", swap_b
     if tall:
         X = X.T
     norm = math.sqrt(float((X * X).sum()))
-    if normalize == "frobenius":
+    if normalize == "spectral":
+        X = X / max(float(np.linalg.norm(X, 2)), eps)
+    elif normalize == "frobenius":
         X = X / max(norm, eps)
     elif normalize == "plus_eps":
         X = X / (norm + eps)
@@ -655,6 +800,21 @@ def _ns_no_back(G, steps=5, coefficients=_NS, eps=1e-7):
     return _ns(G, steps, coefficients, eps, transpose_back=False)
 
 
+@mistake("newton_schulz", "one_step_too_many", "runs one iteration too many",
+         "X_0 is the normalized G and each of the `steps` iterations makes one more: the result is "
+         "X_steps, after exactly `steps` updates (for _ in range(steps)).")
+def _ns_extra_step(G, steps=5, coefficients=_NS, eps=1e-7):
+    return _ns(G, steps + 1, coefficients, eps)
+
+
+@mistake("newton_schulz", "spectral_norm", "divides by the spectral norm instead of the Frobenius norm",
+         "X_0 = G / max(‖G‖_F, ε) with the Frobenius norm, np.linalg.norm(G) (the root of the sum "
+         "of squares), as torch and Jordan's code do. The spectral norm ‖G‖_2, the largest singular "
+         "value, also puts every σ at or below 1, but starts the iteration elsewhere.")
+def _ns_spectral(G, steps=5, coefficients=_NS, eps=1e-7):
+    return _ns(G, steps, coefficients, eps, normalize="spectral")
+
+
 @mistake("newton_schulz", "in_place", IN_PLACE_TITLE, IN_PLACE_HINT, detect="mutation")
 def _ns_in_place(G, steps=5, coefficients=_NS, eps=1e-7):
     G /= max(math.sqrt(float((G * G).sum())), eps)
@@ -663,7 +823,7 @@ def _ns_in_place(G, steps=5, coefficients=_NS, eps=1e-7):
 
 # ============================================================================ 11 muon_step
 def _muon(theta, grad, buf, lr, momentum, nesterov, weight_decay, *, ema=True, decay_lr=True,
-          scale="in_out"):
+          scale="in_out", decay_after=False):
     theta, grad, buf = _f(theta, grad, buf)
     if ema:
         buf = momentum * buf + (1 - momentum) * grad
@@ -673,9 +833,11 @@ def _muon(theta, grad, buf, lr, momentum, nesterov, weight_decay, *, ema=True, d
         U = grad + momentum * buf if nesterov else buf
     fan_in, fan_out = theta.shape
     s = {"in_out": math.sqrt(max(1.0, fan_out / fan_in)), "none": 1.0,
-         "out_in": math.sqrt(max(1.0, fan_in / fan_out))}[scale]
-    theta = (1 - (lr if decay_lr else 1.0) * weight_decay) * theta
-    return theta - lr * s * _ns(U), buf
+         "out_in": math.sqrt(max(1.0, fan_in / fan_out)), "no_sqrt": max(1.0, fan_out / fan_in)}[scale]
+    decay = 1 - (lr if decay_lr else 1.0) * weight_decay
+    if decay_after:
+        return decay * (theta - lr * s * _ns(U)), buf
+    return decay * theta - lr * s * _ns(U), buf
 
 
 @mistake("muon_step", "sum_momentum", "accumulates the momentum (B_t = μB_{t-1} + g_t)",
@@ -715,6 +877,20 @@ def _muon_torch_scale(theta, grad, buf, lr=1e-3, momentum=0.95, nesterov=True, w
     return _muon(theta, grad, buf, lr, momentum, nesterov, weight_decay, scale="out_in")
 
 
+@mistake("muon_step", "decay_after_step", "decays the weights after the step",
+         "θ_t = (1 − ηλ) θ_{t-1} − η s NS(U_t): the decay multiplies θ_{t-1} only; decaying after "
+         "the step also shrinks the step itself.")
+def _muon_decay_after(theta, grad, buf, lr=1e-3, momentum=0.95, nesterov=True, weight_decay=0.1):
+    return _muon(theta, grad, buf, lr, momentum, nesterov, weight_decay, decay_after=True)
+
+
+@mistake("muon_step", "scale_without_sqrt", "uses max(1, fan_out/fan_in) without the square root",
+         "The shape scale is s = √max(1, fan_out/fan_in) = √max(1, shape[1]/shape[0]): for a (3, 5) "
+         "weight √(5/3) ≈ 1.29, not 5/3.")
+def _muon_scale_no_sqrt(theta, grad, buf, lr=1e-3, momentum=0.95, nesterov=True, weight_decay=0.1):
+    return _muon(theta, grad, buf, lr, momentum, nesterov, weight_decay, scale="no_sqrt")
+
+
 @mistake("muon_step", "in_place", IN_PLACE_TITLE, IN_PLACE_HINT, detect="mutation")
 def _muon_in_place(theta, grad, buf, lr=1e-3, momentum=0.95, nesterov=True, weight_decay=0.1):
     buf *= momentum
@@ -732,8 +908,8 @@ def _cos(a, b, p):
 
 
 @mistake("warmup_cosine_lr", "cosine_over_total", "runs the cosine over all T steps",
-         "After the warmup the cosine covers the remaining T − W steps: its phase is "
-         "(e − W)/(T − W), so that η_W = η and η_T = η_min.")
+         "After the warmup the cosine covers the remaining T − T_w steps: its phase is "
+         "(e − T_w)/(T − T_w), so that η_{T_w} = η and η_T = η_min.")
 def _wc_total(step, lr, warmup_steps, total_steps, start_factor=0.01, min_lr=0.0):
     W, T = warmup_steps, total_steps
     if step < W:
@@ -741,8 +917,8 @@ def _wc_total(step, lr, warmup_steps, total_steps, start_factor=0.01, min_lr=0.0
     return _cos(lr, min_lr, min(step, T) / T)
 
 
-@mistake("warmup_cosine_lr", "warmup_from_zero", "warms up from 0 instead of s·η",
-         "The warmup starts at start_factor·η: η_e = η (s + (1 − s) e/W) for e < W.")
+@mistake("warmup_cosine_lr", "warmup_from_zero", "warms up from 0 instead of α·η",
+         "The warmup starts at start_factor·η: η_e = η (α + (1 − α) e/T_w) for e < T_w.")
 def _wc_zero(step, lr, warmup_steps, total_steps, start_factor=0.01, min_lr=0.0):
     W, T = warmup_steps, total_steps
     if step < W:
@@ -769,11 +945,21 @@ def _wc_no_min(step, lr, warmup_steps, total_steps, start_factor=0.01, min_lr=0.
 
 
 @mistake("warmup_cosine_lr", "off_by_one", "counts steps from 1 (uses e + 1)",
-         "Steps count from 0 here (torch's convention): step 0 is the first update and gets s·η.")
+         "Steps count from 0 here (torch's convention): step 0 is the first update and gets α·η.")
 def _wc_plus_one(step, lr, warmup_steps, total_steps, start_factor=0.01, min_lr=0.0):
     from .reference import warmup_cosine_lr
 
     return warmup_cosine_lr(step + 1, lr, warmup_steps, total_steps, start_factor, min_lr)
+
+
+@mistake("warmup_cosine_lr", "warmup_over_w_minus_one", "warms up over e/(T_w − 1), reaching η one step early",
+         "The warmup's fraction is e/T_w: η_e = η (α + (1 − α) e/T_w) for e < T_w, so the last warmup "
+         "step e = T_w − 1 is still below η, and η is reached at e = T_w, where the cosine starts.")
+def _wc_w_minus_one(step, lr, warmup_steps, total_steps, start_factor=0.01, min_lr=0.0):
+    W, T = warmup_steps, total_steps
+    if step < W:
+        return lr * (start_factor + (1 - start_factor) * step / (W - 1))
+    return _cos(lr, min_lr, min(step - W, T - W) / (T - W))
 
 
 # ============================================================================ 09 step_decay_lr
@@ -796,6 +982,13 @@ def _sd_linear(step, lr, step_size, gamma=0.1):
     return lr * gamma * k if k else lr
 
 
+@mistake("step_decay_lr", "no_floor", "decays continuously (γ^(e/step_size), without the floor)",
+         "The rate is constant within each period and drops at its end: η γ^⌊e / step_size⌋, with "
+         "integer division (e // step_size), not the fraction e / step_size.")
+def _sd_no_floor(step, lr, step_size, gamma=0.1):
+    return lr * gamma ** (step / step_size)
+
+
 # ============================================================================ 02 minibatches
 def _batches(X, y, order, batch_size, drop_last):
     n = len(order)
@@ -807,14 +1000,14 @@ def _batches(X, y, order, batch_size, drop_last):
 
 @mistake("minibatches", "no_shuffle", "never shuffles",
          "With shuffle=True, permute the rows once per call with "
-         "np.random.default_rng(seed).permutation(n), then cut the permutation into batches.")
+         "np.random.default_rng(seed).permutation(len(X)), then cut the permutation into batches.")
 def _mb_no_shuffle(X, y, batch_size, shuffle=True, drop_last=False, seed=0):
     return _batches(X, y, np.arange(len(X)), batch_size, drop_last)
 
 
 @mistake("minibatches", "unseeded", "ignores the seed (global random state)",
          "Two calls with the same seed gave different batches. Make the generator from the seed, "
-         "rng = np.random.default_rng(seed), and use rng.permutation(n), never np.random.*.",
+         "rng = np.random.default_rng(seed), and use rng.permutation(len(X)), never np.random.*.",
          detect="nondeterministic")
 def _mb_unseeded(X, y, batch_size, shuffle=True, drop_last=False, seed=0):
     order = np.random.permutation(len(X)) if shuffle else np.arange(len(X))
@@ -822,7 +1015,7 @@ def _mb_unseeded(X, y, batch_size, shuffle=True, drop_last=False, seed=0):
 
 
 @mistake("minibatches", "drop_last_ignored", "ignores drop_last",
-         "With drop_last=True the last, smaller batch is left out (when batch_size does not divide n).")
+         "With drop_last=True the last, smaller batch is left out (when batch_size does not divide len(X)).")
 def _mb_keep_last(X, y, batch_size, shuffle=True, drop_last=False, seed=0):
     order = np.random.default_rng(seed).permutation(len(X)) if shuffle else np.arange(len(X))
     return _batches(X, y, order, batch_size, False)
@@ -857,9 +1050,9 @@ def _softmax(z):
     return e / e.sum(axis=1, keepdims=True)
 
 
-@mistake("softmax_cross_entropy", "no_mean", "sums over the batch instead of averaging",
-         "The loss is the *mean* over the n examples, so the gradient carries a factor 1/n: "
-         "(softmax(z) − onehot(y)) / n.")
+@mistake("softmax_cross_entropy", "no_mean", "sums over the batch instead of averaging (loss and gradient)",
+         "The loss is the *mean* over the B examples, f_B = −(1/B) Σ_i log p_{i,y_i}, so the gradient "
+         "carries the same factor 1/B: (softmax(z) − onehot(y)) / B.")
 def _ce_sum(logits, labels):
     z, labels = np.asarray(logits, dtype=np.float64), np.asarray(labels)
     p = _softmax(z)
@@ -869,9 +1062,61 @@ def _ce_sum(logits, labels):
     return float(-np.log(p[rows, labels]).sum()), g
 
 
+@mistake("softmax_cross_entropy", "loss_summed", "sums the loss over the batch instead of averaging",
+         "Your gradient has the 1/B but your loss does not: f_B = −(1/B) Σ_i log p_{i,y_i} is the "
+         "*mean* over the B examples (.mean(), not .sum()).")
+def _ce_loss_sum(logits, labels):
+    from .reference import softmax_cross_entropy
+
+    loss, g = softmax_cross_entropy(logits, labels)
+    return loss * len(logits), g
+
+
+@mistake("softmax_cross_entropy", "gradient_not_averaged", "forgets the 1/B in the gradient",
+         "Your loss is the mean over the batch, so its gradient carries the same factor: "
+         "∂f_B/∂z_i = (softmax(z_i) − onehot(y_i)) / B.")
+def _ce_grad_sum(logits, labels):
+    from .reference import softmax_cross_entropy
+
+    loss, g = softmax_cross_entropy(logits, labels)
+    return loss, g * len(logits)
+
+
+_LOG_SUM_EXP = ("Compute log p with the log-sum-exp: log p_{i,k} = z_{i,k} − max_j z_{i,j} − "
+                "log Σ_j exp(z_{i,j} − max_j z_{i,j}). ")
+
+
+def _ce_from_probabilities(loss_of: Callable) -> Callable:
+    def softmax_cross_entropy(logits, labels):
+        z, labels = np.asarray(logits, dtype=np.float64), np.asarray(labels)
+        p = _softmax(z)
+        rows = np.arange(len(z))
+        with np.errstate(all="ignore"):
+            loss = float(loss_of(p[rows, labels]).mean())
+        g = p.copy()
+        g[rows, labels] -= 1
+        return loss, g / len(z)
+
+    return softmax_cross_entropy
+
+
+mistake("softmax_cross_entropy", "log_of_softmax", "takes the log of the softmax (which underflows)",
+        "When the true class's logit is far below the row's largest (about 700 or more), its "
+        "softmax underflows: a subnormal number with few correct digits, or 0, whose log is −inf. "
+        + _LOG_SUM_EXP + "It never forms the tiny p.")(_ce_from_probabilities(lambda p: -np.log(p)))
+
+for _tiny in (1e-7, 1e-8, 1e-9, 1e-10, 1e-12, 1e-15, 1e-16):
+    mistake("softmax_cross_entropy", "log_p_plus_tiny", "takes log(p + tiny) of the softmax",
+            "Adding a small constant keeps the log finite but wrong: where the softmax underflows, "
+            "log(p + tiny) is about log(tiny), far from the true log p (−740 for a logit 740 below "
+            "the largest). " + _LOG_SUM_EXP + "It needs no constant.")(
+        _ce_from_probabilities(lambda p, tiny=_tiny: -np.log(p + tiny)))
+
+
 @mistake("softmax_cross_entropy", "no_max_shift", "exponentiates without subtracting the row maximum",
-         "exp(1000) overflows to inf and inf/inf is nan. Subtract each row's maximum before exp "
-         "(softmax does not change): z − max_j z_j.")
+         "exp(1000) overflows to inf and inf/inf is nan; exp(−740) underflows to a subnormal number "
+         "with few correct digits. Subtract each row's maximum before exp (softmax does not "
+         "change): z − max_j z_j.")
 def _ce_no_shift(logits, labels):
     z, labels = np.asarray(logits, dtype=np.float64), np.asarray(labels)
     with np.errstate(all="ignore"):
@@ -885,7 +1130,7 @@ def _ce_no_shift(logits, labels):
 
 
 @mistake("softmax_cross_entropy", "onehot_not_subtracted", "forgets to subtract the one-hot labels",
-         "∂L/∂z_i = (softmax(z_i) − onehot(y_i)) / n: subtract 1 at each row's true class.")
+         "∂f_B/∂z_i = (softmax(z_i) − onehot(y_i)) / B: subtract 1 at each row's true class.")
 def _ce_no_onehot(logits, labels):
     from .reference import softmax_cross_entropy
 
@@ -894,7 +1139,7 @@ def _ce_no_onehot(logits, labels):
 
 
 @mistake("softmax_cross_entropy", "gradient_sign", "returns the gradient with the wrong sign",
-         "The gradient of the loss is (softmax − onehot)/n: the predicted probabilities minus the targets.")
+         "The gradient of the loss is (softmax − onehot)/B: the predicted probabilities minus the targets.")
 def _ce_sign(logits, labels):
     from .reference import softmax_cross_entropy
 

@@ -180,7 +180,7 @@ def newton_schulz(
     eps: float = 1e-7,
 ) -> Array:
     r"""X_0 = G / max(‖G‖_F, ε) (on Gᵀ when G is tall), X_{k+1} = a X_k + (b A_k + c A_k²) X_k with
-    A_k = X_k X_kᵀ, transposed back (``optim.muon.newton_schulz``): the iterate, not the exact U Vᵀ."""
+    A_k = X_k X_kᵀ, transposed back (``optim.muon.newton_schulz``): the iterate, not the exact P Qᵀ of G = P S Qᵀ."""
     (G,) = _copy(G)
     X = _newton_schulz(G, coefficients=tuple(coefficients), steps=int(steps), eps=eps, work=_work(G, 4))
     return np.array(X, dtype=np.float64, copy=True)
@@ -224,7 +224,7 @@ def minibatches(
 
 # ----------------------------------------------------------------------------- 02, 10: backward passes
 def softmax_cross_entropy(logits: Array, labels: Array) -> tuple[float, Array]:
-    r"""L = −(1/n) Σ log softmax(z_i)[y_i] and ∂L/∂z = (softmax(z) − onehot(y)) / n."""
+    r"""f_B = −(1/B) Σ log softmax(z_i)[y_i] and ∂f_B/∂z = (softmax(z) − onehot(y)) / B."""
     return nn.cross_entropy(np.asarray(logits, dtype=np.float64), np.asarray(labels))
 
 

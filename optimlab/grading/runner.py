@@ -14,7 +14,9 @@ What :func:`call` returns for one call:
 * ``{"ok": True, "outputs": {...}, "mutated": [...]}``: outputs by name, each
   ``{"shape": [...], "values": [...]}`` (an array), a float, or for ``kind="batches"`` a list
   of ``{"X": array, "y": array}``; ``mutated`` lists the arguments the function changed.
-* ``{"ok": False, "error": {"type", "message", "where"}}``: the function raised.
+* ``{"ok": False, "error": {"type", "message", "where", "function", "called"}}``: the function
+  raised; ``function`` is the student's function whose line raised, ``called`` the one called
+  (they differ when, say, muon_step calls an unfinished newton_schulz).
 * ``{"ok": False, "bad_return": "..."}``: it returned something of the wrong kind.
 """
 
@@ -94,14 +96,23 @@ def _type_name(obj: Any) -> str:
         return "object"
 
 
+def _student_frame(exc: BaseException) -> traceback.FrameSummary | None:
+    """The deepest frame of ``exc``'s traceback that is not NumPy, the standard library or
+    optimlab.grading: the student's line that raised."""
+    for fs in reversed(_extract_tb(exc.__traceback__)):
+        path = os.path.abspath(fs.filename) if not fs.filename.startswith("<") else fs.filename
+        if path.startswith(_HERE) or path.startswith(_LIBRARY_DIRS):
+            continue
+        return fs
+    return None
+
+
 def where(exc: BaseException) -> str:
     """The line of the student's code where ``exc`` was raised (the deepest frame that is not
     NumPy, the standard library or optimlab.grading), as ``"name, line N: source"``."""
     try:
-        for fs in reversed(_extract_tb(exc.__traceback__)):
-            path = os.path.abspath(fs.filename) if not fs.filename.startswith("<") else fs.filename
-            if path.startswith(_HERE) or path.startswith(_LIBRARY_DIRS):
-                continue
+        fs = _student_frame(exc)
+        if fs is not None:
             line = fs.line or _getline(fs.filename, fs.lineno or 0).strip()
             return _clip(f"in {fs.name}, line {fs.lineno}: {line}".rstrip(": "), 300)
     except Exception:
@@ -109,22 +120,51 @@ def where(exc: BaseException) -> str:
     return ""
 
 
-def _error(exc: BaseException) -> dict[str, Any]:
+def _function(exc: BaseException) -> str:
+    """The name of the student's function that raised ``exc`` ("" when unknown)."""
+    try:
+        fs = _student_frame(exc)
+        return _clip(str(fs.name), 100) if fs is not None else ""
+    except Exception:
+        return ""
+
+
+def _error(exc: BaseException, fn: Any = None) -> dict[str, Any]:
     try:
         message = str(exc)
     except Exception:
         message = "(the error's message could not be printed)"
-    return {"ok": False, "error": {"type": _type_name(exc), "message": _clip(message), "where": where(exc)}}
+    try:
+        called = str(getattr(fn, "__name__", "") or "")
+    except Exception:
+        called = ""
+    return {"ok": False, "error": {"type": _type_name(exc), "message": _clip(message), "where": where(exc),
+                                   "function": _function(exc), "called": _clip(called, 100)}}
+
+
+def article(name: str) -> str:
+    """``name`` with its indefinite article: "an int", "an ndarray", "a tuple"."""
+    return f"an {name}" if name[:1].lower() in "aeio" or name == "ndarray" else f"a {name}"
+
+
+def _what(obj: Any) -> str:
+    """What a returned object is, for a message: "None", "an int", "a str 'done'"."""
+    if obj is None:
+        return "None"
+    text = article(_type_name(obj))
+    if isinstance(obj, (str, bytes, dict)):
+        text += f" {_clip(repr(obj), 60)}"
+    return text
 
 
 def _plain_array(obj: Any, name: str, shape: list[int] | None, limit: int) -> dict[str, Any] | str:
     """A returned array as {"shape", "values"}; a string says why it is not one."""
     if isinstance(obj, (str, bytes, dict)) or obj is None:
-        return f"{name} should be an array; your function returned {_type_name(obj)} {_clip(repr(obj), 60)}"
+        return f"{name} should be an array; your function returned {_what(obj)}"
     try:
         arr = _array(obj, dtype=_float64)
     except Exception:
-        return f"{name} should be an array of numbers; your function returned a {_type_name(obj)}"
+        return f"{name} should be an array of numbers; your function returned {_what(obj)}"
     if not isinstance(arr, _ndarray):  # pragma: no cover - np.array always returns an ndarray
         return f"{name} should be an array"
     got = list(arr.shape)
@@ -135,11 +175,11 @@ def _plain_array(obj: Any, name: str, shape: list[int] | None, limit: int) -> di
 
 def _plain_float(obj: Any, name: str) -> float | str:
     if isinstance(obj, (str, bytes, dict)) or obj is None:
-        return f"{name} should be a number; your function returned {_type_name(obj)} {_clip(repr(obj), 60)}"
+        return f"{name} should be a number; your function returned {_what(obj)}"
     try:
         arr = _asarray(obj, dtype=_float64)
     except Exception:
-        return f"{name} should be a number; your function returned a {_type_name(obj)}"
+        return f"{name} should be a number; your function returned {_what(obj)}"
     if arr.size != 1:
         return f"{name} should be a single number; your function returned an array of shape {arr.shape}"
     return float(arr.reshape(-1)[0])
@@ -171,8 +211,9 @@ def convert(returned: Any, spec: dict[str, Any]) -> dict[str, Any]:
         returned = (returned,)
     if not isinstance(returned, (tuple, list)) or len(returned) != len(names):
         want = f"a tuple of {len(names)} values ({', '.join(names)})"
-        got = f"a tuple of {len(returned)}" if isinstance(returned, (tuple, list)) else _type_name(returned)
-        return {"ok": False, "bad_return": f"your function should return {want}; it returned {got}"}
+        got = f"a {_type_name(returned)} of {len(returned)}" if isinstance(returned, (tuple, list)) else \
+            _what(returned)
+        return {"ok": False, "bad_return": f"Your function should return {want}; it returned {got}"}
     outputs: dict[str, Any] = {}
     for name, kind, shape, obj in zip(names, kinds, shapes, returned):
         if kind == "float":
@@ -193,13 +234,13 @@ def _convert_batches(returned: Any, spec: dict[str, Any]) -> dict[str, Any]:
     except Exception as exc:
         if isinstance(returned, (tuple, list)) or hasattr(returned, "__iter__"):
             return _error(exc)
-        return {"ok": False, "bad_return": f"your function should return an iterator of (X_batch, y_batch) "
-                                           f"pairs; it returned {_type_name(returned)}"}
+        return {"ok": False, "bad_return": f"Your function should return an iterator of (X_batch, y_batch) "
+                                           f"pairs; it returned {_what(returned)}"}
     batches = []
     for i, item in enumerate(items):
         if not isinstance(item, (tuple, list)) or len(item) != 2:
             return {"ok": False, "bad_return": f"batch {i} should be a pair (X_batch, y_batch); "
-                                               f"it is {_type_name(item)}"}
+                                               f"it is {_what(item)}"}
         pair = {}
         for key, obj in zip(("X", "y"), item):
             plain = _plain_array(obj, f"{key} of batch {i}", None, 0)
@@ -228,7 +269,7 @@ def call(fn: Callable, positional: list[str], args: dict[str, Any], spec: dict[s
             returned = fn(*pos, **kw)
             result = convert(returned, spec)
     except catch as exc:
-        return _error(exc)
+        return _error(exc, fn)
     if result["ok"]:
         result["mutated"] = _mutated(mine, before)
     return result

@@ -166,6 +166,16 @@ def _mixed_scales(rng: np.random.Generator, n: int) -> Array:
     return np.logspace(-8, 6, n) * rng.choice([-1.0, 1.0], n)
 
 
+def _eps_defaults(spec: Spec, seed: int, state: dict[str, Array], scale: float, t0: int | None = None) -> list[Trial]:
+    """The default hyperparameters on gradients of about ``scale``, small enough that the default ε
+    changes the step: a wrong default ε fails here (the plain "defaults" case leaves ε negligible)."""
+    r = _rng(seed)
+    shape = next(iter(state.values())).shape
+    grads = [g * np.logspace(0, 1, shape[-1]) * scale for g in _grads(r, shape, 3)] + [np.zeros(shape)]
+    return _stateful(spec, f"defaults, gradients of about {scale:g} (ε matters)",
+                     {"theta": r.standard_normal(shape), **state}, grads, None, t0=t0)
+
+
 # ----------------------------------------------------------------------------- the SGD family
 def _build_gd(spec: Spec) -> list[Trial]:
     r = _rng(101)
@@ -188,8 +198,8 @@ def _build_momentum(spec: Spec) -> list[Trial]:
     out = []
     out += _stateful(spec, "default momentum", {"theta": r.standard_normal((3, 4)), "buf": z((3, 4))},
                      _grads(r, (3, 4), 5), None, t0=1, required={"lr": 0.1})
-    out += _stateful(spec, "momentum 0.8, dampening 0.5", {"theta": r.standard_normal(5), "buf": z(5)},
-                     _grads(r, (5,), 5), {"momentum": 0.8, "dampening": 0.5}, t0=1, required={"lr": 0.05})
+    out += _stateful(spec, "momentum 0.8, dampening 0.3", {"theta": r.standard_normal(5), "buf": z(5)},
+                     _grads(r, (5,), 5), {"momentum": 0.8, "dampening": 0.3}, t0=1, required={"lr": 0.05})
     out += _stateful(spec, "mid-run (t = 20)",
                      {"theta": r.standard_normal((2, 3)), "buf": r.standard_normal((2, 3))},
                      _grads(r, (2, 3), 4), {"momentum": 0.95, "dampening": 0.0}, t0=20, required={"lr": 0.01})
@@ -225,6 +235,7 @@ def _build_adagrad(spec: Spec) -> list[Trial]:
     out = []
     out += _stateful(spec, "defaults", {"theta": r.standard_normal((3, 4)), "sum_sq": z((3, 4))},
                      _grads(r, (3, 4), 5), None)
+    out += _eps_defaults(spec, 5051, {"sum_sq": z(4)}, 1e-10)
     out += _stateful(spec, "lr = 0.5, large eps", {"theta": r.standard_normal(5), "sum_sq": z(5)},
                      _grads(r, (5,), 5), {"lr": 0.5, "eps": 0.1})
     out += _stateful(spec, "mid-run", {"theta": r.standard_normal((2, 3)), "sum_sq": r.uniform(0.5, 5, (2, 3))},
@@ -242,6 +253,7 @@ def _build_rmsprop(spec: Spec) -> list[Trial]:
     out = []
     out += _stateful(spec, "defaults", {"theta": r.standard_normal((3, 4)), "square_avg": z((3, 4))},
                      _grads(r, (3, 4), 5), None)
+    out += _eps_defaults(spec, 6061, {"square_avg": z(4)}, 1e-7)
     out += _stateful(spec, "alpha = 0.8, large eps", {"theta": r.standard_normal(5), "square_avg": z(5)},
                      _grads(r, (5,), 5), {"lr": 0.05, "alpha": 0.8, "eps": 0.1})
     out += _stateful(spec, "mid-run",
@@ -278,7 +290,7 @@ def _build_adadelta(spec: Spec) -> list[Trial]:
 
 # ----------------------------------------------------------------------------- the Adam family
 def _adam_cases(spec: Spec, seed: int, extra_state: tuple[str, ...] = (), hyper_extra: dict | None = None,
-                first_state: str = "v") -> list[Trial]:
+                first_state: str = "v", eps_scale: float = 1e-8) -> list[Trial]:
     r = _rng(seed)
     z = np.zeros
     hx = hyper_extra or {}
@@ -288,14 +300,16 @@ def _adam_cases(spec: Spec, seed: int, extra_state: tuple[str, ...] = (), hyper_
         if mid:
             s["m"] = 0.1 * r.standard_normal(shape)
             s[first_state] = r.uniform(0.001, 0.05, shape)
-            for name in extra_state:
-                s[name] = s[first_state] * r.uniform(0.5, 2.0, shape)
+            for name in extra_state:  # v_max: at least v_{t-1}, as in any run
+                s[name] = s[first_state] * r.uniform(1.0, 2.0, shape)
         else:
             s.update({"m": z(shape), first_state: z(shape), **{name: z(shape) for name in extra_state}})
         return s
 
     out = []
     out += _stateful(spec, "defaults", state((3, 4)), _grads(r, (3, 4), 6), None, t0=1)
+    rest = {name: z(4) for name in ("m", first_state, *extra_state)}
+    out += _eps_defaults(spec, seed + 1, rest, eps_scale, t0=1)
     out += _stateful(spec, "larger lr, distinct betas, large eps", state(5), _grads(r, (5,), 6),
                      {"lr": 0.1, "beta1": 0.8, "beta2": 0.9, "eps": 0.1, **hx.get("big", {})}, t0=1)
     out += _stateful(spec, "mid-run (t = 50)", state((2, 3), mid=True), _grads(r, (2, 3), 4),
@@ -323,19 +337,25 @@ def _build_amsgrad(spec: Spec) -> list[Trial]:
 def _build_adamw(spec: Spec) -> list[Trial]:
     wd = {"big": {"weight_decay": 0.1}, "mid": {"weight_decay": 0.5}, "shrink": {"weight_decay": 0.0},
           "zero": {"weight_decay": 0.1}, "mixed": {"weight_decay": 0.01}, "one": {"weight_decay": 0.2}}
-    return _adam_cases(spec, 1010, hyper_extra=wd)
+    out = _adam_cases(spec, 1010, hyper_extra=wd)
+    r = _rng(1011)
+    out += _stateful(spec, "zero gradient from m = v = 0 (only the weight decay acts)",
+                     {"theta": r.standard_normal(4), "m": np.zeros(4), "v": np.zeros(4)}, [np.zeros(4)] * 2,
+                     {"lr": 0.1, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.5}, t0=1)
+    return out
 
 
 def _build_adabelief(spec: Spec) -> list[Trial]:
     hx = {"big": {"eps": 1e-3, "weight_decay": 0.1}, "mid": {"eps": 1e-6, "weight_decay": 0.0},
           "shrink": {"eps": 1e-16, "weight_decay": 0.0}, "zero": {"eps": 1e-16, "weight_decay": 0.1},
           "mixed": {"eps": 1e-16, "weight_decay": 0.0}, "one": {"eps": 1e-16, "weight_decay": 0.0}}
-    return _adam_cases(spec, 1111, hyper_extra=hx, first_state="s")
+    return _adam_cases(spec, 1111, hyper_extra=hx, first_state="s", eps_scale=1e-7)
 
 
 def _build_lion(spec: Spec) -> list[Trial]:
     r = _rng(1212)
     z = np.zeros
+    m0 = _rng(1213).standard_normal(6)
     out = []
     out += _stateful(spec, "defaults", {"theta": r.standard_normal((3, 4)), "m": z((3, 4))},
                      _grads(r, (3, 4), 5), None)
@@ -349,7 +369,21 @@ def _build_lion(spec: Spec) -> list[Trial]:
     out += _stateful(spec, "tiny and huge gradients", {"theta": r.standard_normal(6), "m": z(6)},
                      _grads(r, (6,), 3, _mixed_scales(r, 6)), {"lr": 0.001, "beta1": 0.9, "beta2": 0.99,
                                                                "weight_decay": 0.0})
+    out += _stateful(spec, "gradient against the momentum (g ≈ −8.5 m)", {"theta": r.standard_normal(6), "m": m0},
+                     _against_momentum(r, m0, 3), None)
     return out
+
+
+def _against_momentum(r: np.random.Generator, m: Array, steps: int) -> list[Array]:
+    """Gradients g_t ≈ −8.5 m_{t-1}: with the default betas, sign(β1 m_{t-1} + (1 − β1) g_t) is
+    sign(m_{t-1}) while the interpolation with the already updated momentum has the other sign,
+    in every coordinate (both signs agree only outside −9 < g/m < −8.17)."""
+    grads = []
+    for _ in range(steps):
+        g = -8.5 * r.uniform(0.97, 1.03, m.shape) * m
+        grads.append(g)
+        m = 0.99 * m + 0.01 * g
+    return grads
 
 
 # ----------------------------------------------------------------------------- 11: beyond Adam
@@ -464,6 +498,13 @@ def _build_cross_entropy(spec: Spec) -> list[Trial]:
     cases = [
         ("a batch of 4, 3 classes", r.standard_normal((4, 3)), np.array([0, 2, 1, 2])),
         ("one example", r.standard_normal((1, 5)), np.array([3])),
+        # exp(z) without the shift gives subnormal numbers: inaccurate but finite
+        ("very negative logits (about −740)", np.array([[-738.2, -740.5, -741.0], [-739.6, -737.9, -742.3]]),
+         np.array([0, 2])),
+        # log of the true class's softmax underflows to a subnormal number (inaccurate but finite)
+        ("true classes about 740 below the largest logit",
+         np.array([[1.3, -0.4, 742.0, 0.2], [-735.5, 0.8, 2.1, -0.3], [0.3, -1.2, 0.9, 0.1],
+                   [743.2, -0.5, 0.7, 0.2]]), np.array([0, 0, 3, 1])),
         ("large logits (±1000)", 1000 * np.sign(r.standard_normal((3, 4))) + r.standard_normal((3, 4)),
          np.array([1, 0, 3])),
         ("equal logits", np.zeros((2, 3)), np.array([0, 2])),
@@ -527,7 +568,8 @@ _add(Spec(
     "softmax_cross_entropy", "02_sgd", "softmax_cross_entropy(logits, labels) -> (loss, dlogits)",
     "softmax cross-entropy and its backward pass", ("logits", "labels"), ("loss", "dlogits"),
     ("float", "array"), ("loss", "dlogits"),
-    {"loss": "L, the mean cross-entropy", "dlogits": "∂L/∂z, the gradient with respect to the logits"},
+    {"loss": "f_B, the mean cross-entropy over the batch",
+     "dlogits": "∂f_B/∂z, the gradient with respect to the logits"},
     ref.softmax_cross_entropy, _build_cross_entropy,
 ))
 _add(Spec(
