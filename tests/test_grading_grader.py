@@ -32,10 +32,15 @@ def graded(tmp_path_factory):
     with open(renamed, "w", encoding="utf-8") as f:
         json.dump(nb, f)
     paths += [str(folder), renamed]
+    return grade_class(tmp, paths, "--time-limit", "3", "--memory-limit", "512")
+
+
+def grade_class(tmp, paths, *options):
+    """Run `optimlab grade` on paths; (rows of grades.csv by student, feedback texts, stdout, stderr)."""
     out, feedback = tmp / "grades.csv", tmp / "feedback"
     res = subprocess.run(
         [sys.executable, "-m", "optimlab.cli", "grade", *paths, "--out", str(out), "--feedback", str(feedback),
-         "--jobs", "2", "--time-limit", "3", "--memory-limit", "512"],
+         "--jobs", "2", *options],
         capture_output=True, text=True, timeout=300, cwd=str(tmp), env={**os.environ, "PYTHONPATH": ROOT},
     )
     assert res.returncode == 0, res.stderr
@@ -278,17 +283,7 @@ def mixed(tmp_path_factory):
     nb = json.loads(open(paths[-1], encoding="utf-8").read())  # mystery defines adam_step only
     nb["cells"] = [c for c in nb["cells"] if not "".join(c["source"]).startswith("def amsgrad_step(")]
     open(paths[-1], "w", encoding="utf-8").write(json.dumps(nb))
-    out, feedback = tmp / "grades.csv", tmp / "feedback"
-    res = subprocess.run(
-        [sys.executable, "-m", "optimlab.cli", "grade", *paths, "--out", str(out), "--feedback", str(feedback),
-         "--jobs", "2", "--time-limit", "5"],
-        capture_output=True, text=True, timeout=300, cwd=str(tmp), env={**os.environ, "PYTHONPATH": ROOT},
-    )
-    assert res.returncode == 0, res.stderr
-    with open(out, newline="", encoding="utf-8") as f:
-        rows = {r["student"]: r for r in csv.DictReader(f)}
-    texts = {p.stem: p.read_text(encoding="utf-8") for p in feedback.iterdir()}
-    return rows, texts, res.stdout, res.stderr
+    return grade_class(tmp, paths, "--time-limit", "5")
 
 
 def test_each_student_is_graded_on_their_own_chapter(mixed):

@@ -57,37 +57,21 @@ def _log_softmax(z):
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
-def test_loss_summed_but_gradient_averaged():
+@pytest.mark.parametrize(("loss_reduce", "grad_divided", "key"), [
+    ("sum", True, "loss_summed"),
+    ("mean", False, "gradient_not_averaged"),
+    ("sum", False, "no_mean"),  # both summed: the old diagnosis
+])
+def test_a_missing_mean_is_named_for_the_loss_and_the_gradient_separately(loss_reduce, grad_divided, key):
     def softmax_cross_entropy(logits, labels):
         log_p = _log_softmax(logits)
         rows = np.arange(len(logits))
         g = np.exp(log_p)
         g[rows, labels] -= 1
-        return float(-log_p[rows, labels].sum()), g / len(logits)
+        loss = getattr(-log_p[rows, labels], loss_reduce)()
+        return float(loss), (g / len(logits) if grad_divided else g)
 
-    assert_diagnosed("softmax_cross_entropy", softmax_cross_entropy, "loss_summed")
-
-
-def test_loss_averaged_but_gradient_not():
-    def softmax_cross_entropy(logits, labels):
-        log_p = _log_softmax(logits)
-        rows = np.arange(len(logits))
-        g = np.exp(log_p)
-        g[rows, labels] -= 1
-        return float(-log_p[rows, labels].mean()), g
-
-    assert_diagnosed("softmax_cross_entropy", softmax_cross_entropy, "gradient_not_averaged")
-
-
-def test_both_summed_is_still_the_old_diagnosis():
-    def softmax_cross_entropy(logits, labels):
-        log_p = _log_softmax(logits)
-        rows = np.arange(len(logits))
-        g = np.exp(log_p)
-        g[rows, labels] -= 1
-        return float(-log_p[rows, labels].sum()), g
-
-    assert_diagnosed("softmax_cross_entropy", softmax_cross_entropy, "no_mean")
+    assert_diagnosed("softmax_cross_entropy", softmax_cross_entropy, key)
 
 
 def _softmax(logits):
