@@ -230,14 +230,16 @@ def new_figure(size: tuple[float, float] = PANEL, dpi: float | None = None) -> F
 
 @_styled
 def subplots(nrows: int = 1, ncols: int = 1, *, size: tuple[float, float] | None = None,
-             dpi: float | None = None, **subplot_kw: Any) -> tuple[Figure, Any]:
+             dpi: float | None = None, sharex: bool | str = False, sharey: bool | str = False,
+             **subplot_kw: Any) -> tuple[Figure, Any]:
     """A course-styled :class:`Figure` and its axes, like ``plt.subplots`` (without pyplot).
 
     ``size`` defaults to 6.4 × 4.8 inches per panel; the layout is constrained, so titles and
-    labels are never clipped."""
+    labels are never clipped. ``sharex``/``sharey`` are matplotlib's; other keywords go to each
+    axes (e.g. ``projection="3d"``)."""
     w, h = PANEL
     fig = new_figure(size or (w * ncols, h * nrows), dpi)
-    axes = fig.subplots(nrows, ncols, squeeze=True, subplot_kw=subplot_kw or None)
+    axes = fig.subplots(nrows, ncols, sharex=sharex, sharey=sharey, squeeze=True, subplot_kw=subplot_kw or None)
     return fig, axes
 
 

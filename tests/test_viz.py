@@ -255,3 +255,11 @@ def test_race_subsamples_long_runs(rosenbrock_runs):
     p, runs = rosenbrock_runs
     assert viz.race(p, runs).frames == 48
     assert viz.race(p, runs[:1], frames=500).frames == len(runs[0].points)
+
+
+def test_subplots_shares_axes_like_matplotlib():
+    fig, (left, right) = viz.subplots(1, 2, sharey=True)
+    assert left.get_shared_y_axes().joined(left, right)  # it used to be passed to each axes, and lost
+    assert not left.get_shared_x_axes().joined(left, right)
+    fig, axes = viz.subplots(2, 1, sharex="col", projection="polar")
+    assert axes[0].get_shared_x_axes().joined(axes[0], axes[1]) and axes[0].name == "polar"
