@@ -504,7 +504,8 @@ def loss_curves(runs: Any, *, log: bool = True, band: str | None = "minmax", smo
     or a list of those: several seeds, drawn as their mean with a shaded band (``band="minmax"``:
     min to max over the seeds; ``"std"``: mean ± 1 standard deviation; None: no band), which
     the legend states. Runs of different lengths (diverged seeds) are averaged where present.
-    ``smooth=k`` draws a trailing k-step moving average over the faint raw curve. Colours come
+    ``smooth=k`` draws a trailing k-step moving average over the faint raw curve (with several
+    seeds, the mean and the band of the seeds' moving averages). Colours come
     from :func:`color_for` (by optimizer), or from ``colors`` (label -> colour) where given.
     """
     runs = _as_runs(runs)
@@ -529,6 +530,10 @@ def loss_curves(runs: Any, *, log: bool = True, band: str | None = "minmax", smo
         steps = np.arange(n)
         legend = label
         with np.errstate(all="ignore"), _quiet_nan_warnings():
+            raw_mean = np.nanmean(Y, axis=0)
+            if smooth:  # the mean and the band of the seeds' smoothed curves (not of their noise)
+                for i, (y, _, _) in enumerate(curves):
+                    Y[i, : len(y)] = _moving_average(y, int(smooth))
             mean = np.nanmean(Y, axis=0)
             if len(curves) > 1:
                 if not shared_note:
@@ -541,8 +546,7 @@ def loss_curves(runs: Any, *, log: bool = True, band: str | None = "minmax", smo
                         lo, hi = mean - sd, mean + sd
                     ax.fill_between(steps, _positive(lo, log), hi, color=color, alpha=0.18, linewidth=0, zorder=2)
         if smooth:
-            ax.plot(steps, _positive(mean, log), color=color, linewidth=0.7, alpha=0.3, zorder=2)
-            mean = _moving_average(mean, int(smooth))
+            ax.plot(steps, _positive(raw_mean, log), color=color, linewidth=0.7, alpha=0.3, zorder=2)
         if len(curves) == 1 and curves[0][2]:
             legend += " (diverged)"
             last = np.flatnonzero(np.isfinite(_positive(mean, log)))

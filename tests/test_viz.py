@@ -263,3 +263,17 @@ def test_subplots_shares_axes_like_matplotlib():
     assert not left.get_shared_x_axes().joined(left, right)
     fig, axes = viz.subplots(2, 1, sharex="col", projection="polar")
     assert axes[0].get_shared_x_axes().joined(axes[0], axes[1]) and axes[0].name == "polar"
+
+
+def test_smoothed_seeds_get_the_band_of_their_moving_averages():
+    rng = np.random.default_rng(0)
+    seeds = [np.exp(-np.arange(200) / 50) * (1 + 0.5 * rng.standard_normal(200) ** 2) for _ in range(3)]
+    fig = viz.loss_curves({"Adam": seeds}, smooth=20, log=False)
+    ax = fig.axes[0]
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label().startswith("Adam")]
+    smoothed = np.array([np.convolve(s, np.ones(20) / 20, mode="full")[:200] for s in seeds])
+    smoothed[:, :19] = [np.cumsum(s[:19]) / np.arange(1, 20) for s in seeds]  # shorter window at the start
+    np.testing.assert_allclose(line.get_ydata(), smoothed.mean(axis=0))
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    # the band spans the smoothed seeds, much narrower than the raw minibatch noise
+    assert band.max() <= smoothed.max() + 1e-12 and band.min() >= smoothed.min() - 1e-12
