@@ -350,10 +350,11 @@ class Trajectory:
         return len(self.points) - 1
 
 
-def _label(opt: Any) -> str:
+def _label(opt: Any, with_lr: bool = True) -> str:
     """``Adam(lr=0.1, ...)``: the learning rate and every hyperparameter not at its default."""
     hyper, defaults = getattr(opt, "hyper", {}), getattr(opt, "defaults", {})
-    shown = [f"{k}={v!r}" for k, v in hyper.items() if k == "lr" or not _same(v, defaults.get(k))]
+    shown = [f"{k}={v!r}" for k, v in hyper.items()
+             if (k == "lr" and with_lr) or (k != "lr" and not _same(v, defaults.get(k)))]
     return f"{type(opt).__name__}({', '.join(shown)})"
 
 
@@ -366,10 +367,14 @@ def _same(a: Any, b: Any) -> bool:
 
 def run(
     problem: Problem, optimizer: Any = "SGD", start: Any = None, steps: int = 100, *,
-    label: str | None = None, max_norm: float = 1e6, **hyperparams: Any,
+    label: str | None = None, max_norm: float = 1e6, schedule: Callable[[int], float] | None = None,
+    **hyperparams: Any,
 ) -> Trajectory:
     """Run ``optimizer`` on ``problem`` for ``steps`` steps from ``start`` (default
     ``problem.start``) and record the trajectory.
+
+    With ``schedule``, the learning rate of step k (counting from 0) is ``schedule(k)``, as in
+    :func:`optimlab.train.fit`; e.g. ``schedule=schedules.cosine(0.1, total_steps=200)``.
 
     ``optimizer`` is a registry name (``"Adam"``), an optimlab ``Optimizer`` class, or a
     callable ``params_list -> optimizer``; ``hyperparams`` go to it: ``run(p, "SGD", lr=0.1,
@@ -393,10 +398,16 @@ def run(
     else:  # an Optimizer class or any callable params_list -> optimizer
         opt = optimizer([x], **hyperparams)
 
+    if schedule is not None and not callable(schedule):
+        raise TypeError(f"schedule must be a function of the step, e.g. schedules.cosine(...); got {schedule!r}")
+    if label is None:  # with a schedule, the lr it sets is not the optimizer's initial one
+        label = _label(opt) if schedule is None else f"{_label(opt, with_lr=False)} + {type(schedule).__name__.lower()}"
     points, losses, grad_norms = [x.copy()], [float(problem.loss(x))], []
     diverged = False
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for _ in range(steps):
+        for k in range(steps):
+            if schedule is not None:
+                opt.lr = float(schedule(k))
             g = problem.grad(x)
             if not np.all(np.isfinite(g)):
                 diverged = True
@@ -416,7 +427,7 @@ def run(
         points=np.array(points),
         losses=np.array(losses),
         grad_norms=np.array(grad_norms),
-        label=_label(opt) if label is None else label,
+        label=label,
         diverged=diverged,
         min_loss=problem.min_loss,
     )

@@ -287,3 +287,22 @@ def test_import_pulls_in_neither_matplotlib_nor_the_optimizers():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_run_follows_a_schedule_as_fit_does():
+    from optimlab import optim, schedules
+
+    p = problems.quadratic(condition_number=10)
+    sched = schedules.cosine(0.05, total_steps=30)
+    traj = problems.run(p, "SGD", steps=30, schedule=sched, momentum=0.5)
+    x = np.array(p.start, dtype=np.float64)
+    opt = optim.SGD([x], lr=0.05, momentum=0.5)
+    expected = [x.copy()]
+    for k in range(30):
+        opt.lr = float(sched(k))  # step k (from 0) uses schedule(k)
+        opt.step([p.grad(x)])
+        expected.append(x.copy())
+    np.testing.assert_array_equal(traj.points, np.array(expected))
+    assert traj.label == "SGD(momentum=0.5) + cosine"  # no initial lr: the schedule sets it
+    with pytest.raises(TypeError, match="schedule must be a function of the step"):
+        problems.run(p, "SGD", steps=3, schedule=0.1)
