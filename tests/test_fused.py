@@ -347,3 +347,11 @@ print(numba.threading_layer())
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "workqueue"
+
+
+@pytest.mark.keep_min_size
+def test_arrays_the_kernels_cannot_take_warn_whatever_their_size():
+    params = {"w": np.ones(10, np.float16)}  # far under MIN_SIZE, and a dtype the kernels lack
+    opt = optim.Adam(params, fused=True)
+    with pytest.warns(RuntimeWarning, match="float32 and float64 arrays, not float16"):
+        opt.step({"w": np.full(10, 0.5, np.float16)})

@@ -358,12 +358,11 @@ class Optimizer:
         """The numba kernels if they can update this unit, else None (the plain rule runs),
         with a RuntimeWarning, once per reason, that says why."""
         kernels, reason = _import_fused()
-        if reason is None and unit.param.size < kernels.MIN_SIZE:
-            return None  # a parallel launch costs more than it saves: the plain rule, no warning
         if reason is None:
             reason = _not_for_kernels([unit.param, grad, *unit.state.values()])
         if reason is None:
-            return kernels
+            # small arrays: a parallel launch costs more than it saves; the plain rule, no warning
+            return kernels if unit.param.size >= kernels.MIN_SIZE else None
         if reason not in self._fused_warned:
             self._fused_warned.add(reason)
             warnings.warn(
