@@ -20,7 +20,6 @@ Every timed call ends with a device synchronization, so a step's time is its rea
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Callable
@@ -29,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import interleaved_rates, machine, markdown_table, write_results  # noqa: E402
-from optimizer_steps import SETTINGS, fmt, layouts  # noqa: E402
+from optimizer_steps import SETTINGS, fmt, layouts, table_arguments  # noqa: E402
 
 from optimlab import optim  # noqa: E402
 
@@ -159,12 +158,7 @@ def inplace_bandwidth(cupy, n: int, seconds: float) -> float:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="small and short")
-    parser.add_argument("--n", type=int, default=None, help="parameters per optimizer (default 10M; 100k quick)")
-    parser.add_argument("--seconds", type=float, default=None, help="seconds of timing per implementation and row")
-    parser.add_argument("--only", nargs="*", default=None, help="optimizer names (default: all)")
-    args = parser.parse_args(argv)
+    args = table_arguments(argv, __doc__)
     cupy, device = gpu_or_none()
     if cupy is None:
         print(f"gpu_optimizers: skipped: {device}.")
@@ -174,10 +168,9 @@ def main(argv=None) -> int:
     except Exception as e:
         print(f"gpu_optimizers: CuPy cannot run a kernel on {device}: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
-    n = args.n or (100_000 if args.quick else 10_000_000)
+    n, names = args.n, args.only
     seconds = args.seconds or (0.05 if args.quick else 0.6)
     repeats = 3 if args.quick else 5
-    names = args.only or list(optim.REGISTRY)
     torch = torch_cuda()
     print(f"GPU: {device}; torch on CUDA: {torch.__version__ if torch else 'not available'}", flush=True)
 

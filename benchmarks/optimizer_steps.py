@@ -145,17 +145,25 @@ def fmt(x: float | None, spec: str = ".2f", suffix: str = "") -> str:
     return "—" if x is None else f"{x:{spec}}{suffix}"
 
 
-def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="small and short, for CI")
+def table_arguments(argv, doc: str) -> argparse.Namespace:
+    """The options of an optimizer-step table (this one and gpu_optimizers.py), with ``n`` and
+    ``only`` resolved to their defaults: 10M parameters (100k with --quick), every optimizer."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small and short (CI runs this one)")
     parser.add_argument("--n", type=int, default=None, help="parameters per optimizer (default 10M; 100k quick)")
     parser.add_argument("--seconds", type=float, default=None, help="seconds of timing per implementation and row")
     parser.add_argument("--only", nargs="*", default=None, help="optimizer names (default: all)")
     args = parser.parse_args(argv)
-    n = args.n or (100_000 if args.quick else 10_000_000)
+    args.n = args.n or (100_000 if args.quick else 10_000_000)
+    args.only = args.only or list(optim.REGISTRY)
+    return args
+
+
+def main(argv=None) -> dict:
+    args = table_arguments(argv, __doc__)
+    n, names = args.n, args.only
     seconds = args.seconds or (0.01 if args.quick else 1.0)
     repeats = 3 if args.quick else 5
-    names = args.only or list(optim.REGISTRY)
     numba_ok = numba is not None
 
     load_before = os.getloadavg()[0]  # other processes slow the parallel paths most: see the README
