@@ -355,3 +355,19 @@ def test_arrays_the_kernels_cannot_take_warn_whatever_their_size():
     opt = optim.Adam(params, fused=True)
     with pytest.warns(RuntimeWarning, match="float32 and float64 arrays, not float16"):
         opt.step({"w": np.full(10, 0.5, np.float16)})
+
+
+def test_threads_are_woken_only_for_the_work_left_to_the_blocks(monkeypatch):
+    """A big array updated by the kernel does not make a small plain-rule array go to the threads."""
+    from optimlab.optim import _blocks
+
+    monkeypatch.setattr(_blocks, "BLOCK", 64)
+    monkeypatch.setattr(_blocks, "MIN_PARALLEL", 128)
+    workers = []
+    real = _blocks.run
+    monkeypatch.setattr(_blocks, "run", lambda jobs, n: workers.append(real(jobs, n)) or workers[-1])
+    params = {"big": np.ones(40_000, np.float32), "small": np.ones(100, np.float16)}  # kernel; plain rule
+    opt = optim.Adam(params, fused=True)
+    with pytest.warns(RuntimeWarning, match="not float16"):
+        opt.step({"big": np.full(40_000, 0.5, np.float32), "small": np.full(100, 0.5, np.float16)})
+    assert workers[-1] == 1  # 100 elements in 2 blocks: under MIN_PARALLEL, on the calling thread

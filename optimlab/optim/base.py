@@ -292,6 +292,7 @@ class Optimizer:
         self.step_count = t
         self.advance_scalars(t)
         block_jobs: list[_blocks.Job] = []
+        block_elements = 0
         for unit in self._units:
             g = self._unit_grad(unit, named)
             kernels = self._fused_kernels(unit, g) if self.fused else None
@@ -302,9 +303,10 @@ class Optimizer:
                 and _blocks.splittable([unit.param, g, *unit.state.values()])
             ):
                 block_jobs += self._block_jobs(unit, g, t)
+                block_elements += unit.param.size
             else:
                 self._update_unit(unit.param, g, unit.state, unit.work, unit.gbuf, t, unit.names)
-        _blocks.run(block_jobs, sum(u.param.size for u in self._units))
+        _blocks.run(block_jobs, block_elements)  # threads only when the blocked work is large
         return True
 
     def _update_unit(self, param, grad, state, work, gbuf, t: int, names: list[str]) -> None:
