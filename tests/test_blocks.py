@@ -185,3 +185,39 @@ sys.exit(os.waitstatus_to_exitcode(status))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, (out.returncode, out.stderr[-2000:])
+
+
+TORCH_CASES = [
+    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.1)),
+    ("AdamW", dict(lr=0.01, weight_decay=0.1)),
+    ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01)),
+]
+
+
+@pytest.mark.parametrize(("name", "setting"), TORCH_CASES, ids=[n for n, _ in TORCH_CASES])
+def test_the_blocked_threaded_path_agrees_with_torch(name, setting, monkeypatch):
+    """Large arrays (several blocks, on two threads) against torch.optim itself, not optimlab."""
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(_blocks, "num_threads", lambda: 2)
+    monkeypatch.setattr(_blocks, "MIN_PARALLEL", 2 * _blocks.BLOCK)
+    rng = np.random.default_rng(0)
+    params = {"w": rng.normal(size=(300, 700)), "b": rng.normal(size=70_000)}  # 4 and 2 blocks
+    opt = optim.create(name, params, **setting)
+    tensors = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    theirs = getattr(torch.optim, name)(list(tensors.values()), **setting)
+    calls, blocked = [], []
+    real_run, real_jobs = _blocks.run, optim.Optimizer._block_jobs
+    monkeypatch.setattr(_blocks, "run", lambda jobs, n: calls.append(real_run(jobs, n)) or calls[-1])
+    monkeypatch.setattr(optim.Optimizer, "_block_jobs",
+                        lambda self, unit, g, t: blocked.append(unit.names) or real_jobs(self, unit, g, t))
+    for step in range(5):
+        grads = {k: np.cos(p * (1 + 0.1 * step)) + 0.5 * p for k, p in params.items()}
+        opt.step(grads)
+        for k, t in tensors.items():
+            t.grad = torch.tensor(grads[k])
+        theirs.step()
+    assert len(blocked) == 10 and max(calls) == 2  # both arrays' updates went through the blocks, on two threads
+    for k, t in tensors.items():
+        np.testing.assert_allclose(params[k], t.detach().numpy(), rtol=1e-12, atol=1e-14, err_msg=f"{name} {k}")
