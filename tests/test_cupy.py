@@ -1,35 +1,31 @@
-"""The same optimizer code on CuPy arrays (GPU). Skips cleanly where CuPy or a GPU is missing;
-``pip install -e ".[gpu]"`` brings CuPy."""
+"""The device tests of ``test_device_arrays.py`` on real CuPy arrays, on a GPU. Skips cleanly
+where CuPy or a GPU is missing (``pip install -e ".[gpu]"`` brings CuPy); there,
+``test_device_arrays.py`` still runs them on ``fake_cupy``."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from optimlab import optim
-from optimlab.backend import array_module, to_numpy
-
-cp = pytest.importorskip("cupy", reason="CuPy is not installed (pip install -e '.[gpu]')")
+cupy = pytest.importorskip("cupy", reason="CuPy is not installed (pip install -e '.[gpu]')")
 try:
-    cp.zeros(1) + 1
+    cupy.zeros(1) + 1
 except Exception as e:  # pragma: no cover - a CuPy without a usable GPU
     pytest.skip(f"CuPy cannot use a GPU here: {e}", allow_module_level=True)
 
-SETTINGS = {"SGD": dict(lr=0.05, momentum=0.9, nesterov=True), "Amos": dict(lr=0.05)}
+# the tests themselves, collected again here with the real module as ``cp`` (the ones about
+# fake_cupy's own behaviour are not imported)
+from test_device_arrays import (  # noqa: E402, F401
+    test_a_device_run_equals_the_numpy_run,
+    test_a_nonfinite_device_gradient_changes_nothing,
+    test_a_numpy_gradient_for_a_device_parameter_is_refused_by_name,
+    test_fused_on_device_arrays_warns_and_runs_the_plain_rule,
+    test_large_device_arrays_take_the_whole_array_path,
+    test_maximize_on_device,
+    test_state_moves_between_host_and_device,
+    test_the_gpu_script_runs_its_check_and_table,
+)
 
 
-@pytest.mark.parametrize("name", list(optim.REGISTRY))
-def test_cupy_run_equals_numpy_run(name):
-    rng = np.random.default_rng(0)
-    host = {"w": rng.normal(size=(6, 4)), "b": rng.normal(size=4)}
-    device = {k: cp.asarray(v) for k, v in host.items()}
-    hyper = SETTINGS.get(name, dict(lr=0.01))
-    opt_host = optim.create(name, host, **hyper)
-    opt_device = optim.create(name, device, **hyper)
-    for step in range(20):
-        g = {k: np.cos(v * (1 + 0.1 * step)) for k, v in host.items()}
-        opt_host.step(g)
-        opt_device.step({k: cp.asarray(v) for k, v in g.items()})
-    for k in host:
-        assert array_module(device[k]) is cp
-        np.testing.assert_allclose(to_numpy(device[k]), host[k], rtol=1e-12, atol=1e-14)
+@pytest.fixture
+def cp():
+    return cupy
