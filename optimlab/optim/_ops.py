@@ -31,7 +31,7 @@ def ema_sq_(avg: Array, x: Array, beta: float, tmp: Array) -> Array:
     """In place: avg ← β·avg + (1 − β)·x²."""
     xp = array_module(avg)
     avg *= beta
-    xp.multiply(x, x, out=tmp)
+    xp.square(x, out=tmp)
     tmp *= 1.0 - beta
     avg += tmp
     return avg

@@ -54,7 +54,7 @@ def adafactor(
     alpha = max(eps2, rms_theta) * rho  # α_t = max(ε2, RMS(θ_{t-1})) ρ_t  (before the decay)
     if weight_decay != 0:
         decay_(theta, 1.0 - lr * weight_decay)  # θ ← (1 − ηλ) θ
-    g2 = xp.multiply(grad, grad, out=work[0])
+    g2 = xp.square(grad, out=work[0])
     if row_var is not None:
         n_rows, n_cols = grad.shape[-2], grad.shape[-1]
         row_mean = xp.sum(g2, axis=-1, keepdims=True, out=_view(work[1], row_var.shape))

@@ -27,7 +27,7 @@ def adagrad(
     xp = array_module(param)
     theta, G, t = param, sum_sq, step
     g = with_l2(grad, theta, weight_decay, out=work[0])
-    G += xp.multiply(g, g, out=work[1])  # G_t = G_{t-1} + g_t²
+    G += xp.square(g, out=work[1])  # G_t = G_{t-1} + g_t²
     lr_t = lr / (1.0 + (t - 1) * lr_decay)
     denom = xp.sqrt(G, out=work[1])  # θ_t = θ_{t-1} − η_t g_t / (sqrt(G_t) + ε)
     denom += eps

@@ -51,7 +51,7 @@ def amos(
     def small(i: int) -> Array:  # scratch with v's shape (v may be reduced)
         return work[i].reshape(-1)[: v.size].reshape(v.shape)
 
-    g2 = xp.multiply(g, g, out=work[1])  # g_t², averaged over the reduced axes of v
+    g2 = xp.square(g, out=work[1])  # g_t², averaged over the reduced axes of v
     if v.shape != g.shape:
         reduced = tuple(i for i in range(g.ndim) if v.ndim == 0 or v.shape[i] < g.shape[i])
         g2 = g2.mean(axis=reduced, keepdims=v.ndim > 0)

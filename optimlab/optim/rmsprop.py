@@ -33,7 +33,7 @@ def rmsprop(
     ema_sq_(v, g, alpha, work[1])  # v_t = α v_{t-1} + (1 − α) g_t²
     if grad_avg is not None:  # centered: estimate the variance, v_t − ḡ_t²
         ema_(grad_avg, g, alpha, work[1])
-        s = xp.multiply(grad_avg, grad_avg, out=work[1])
+        s = xp.square(grad_avg, out=work[1])
         xp.subtract(v, s, out=s)
         xp.sqrt(s, out=s)
     else:
