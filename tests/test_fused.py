@@ -234,17 +234,6 @@ def test_missing_numba_warns_and_runs_the_plain_rule(monkeypatch):
         assert np.array_equal(params[k], plain_params[k])
 
 
-def test_cupy_arrays_warn_and_run_the_plain_rule():
-    cupy = pytest.importorskip("cupy")
-    try:
-        params = {k: cupy.asarray(v) for k, v in make_params(np.float64).items()}
-    except Exception as e:  # CuPy without a usable GPU
-        pytest.skip(f"no GPU: {e}")
-    opt = optim.Adam(params, fused=True, lr=0.01)
-    with pytest.warns(RuntimeWarning, match="NumPy arrays, not cupy"):
-        opt.step({k: cupy.asarray(v) for k, v in grads_for(make_params(np.float64), 0).items()})
-
-
 def test_fused_is_checked_and_only_for_optimizers_with_a_kernel():
     with pytest.raises(TypeError, match="Adagrad has no fused kernel; fused=True is for ") as refused:
         optim.Adagrad(make_params(np.float64), fused=True)
