@@ -8,7 +8,8 @@ host array. Like CuPy, it refuses
 
 * implicit conversion to NumPy (``np.asarray(x)``, ``np.array(x)``: TypeError; ``.get()`` or
   ``asnumpy`` are the explicit ways),
-* NumPy arrays as operands, as ``out=`` or as assigned values (TypeError "Unsupported type"),
+* NumPy arrays as operands, as ``out=`` or as assigned values (TypeError "Unsupported type";
+  for an assigned value CuPy raises ValueError "non-scalar numpy.ndarray cannot be used for fill"),
 
 and, like CuPy, its reductions return 0-d device arrays, not NumPy scalars, and its ``flags``
 have no ``writeable``. The arithmetic itself is NumPy's, so a run on these arrays must equal
