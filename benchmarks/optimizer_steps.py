@@ -55,6 +55,10 @@ IMPLEMENTATIONS = (
 
 
 if numba is not None:
+    # The probe's parallel loop must not leave spinning threads behind (numba's default, OpenMP,
+    # spins after each loop and would slow every implementation timed after it): workqueue sleeps.
+    if "NUMBA_THREADING_LAYER" not in os.environ:
+        numba.config.THREADING_LAYER = "workqueue"
 
     @numba.njit(parallel=True, cache=True)
     def _add_(x, y):

@@ -64,7 +64,7 @@ def test_blocks_give_the_same_bits_as_one_call(name, setting, dtype, monkeypatch
     monkeypatch.setattr(_blocks, "num_threads", lambda: 2)
     workers = []
     real = _blocks.run
-    monkeypatch.setattr(_blocks, "run", lambda jobs, n: workers.append(real(jobs, n)) or workers[-1])
+    monkeypatch.setattr(_blocks, "run", lambda jobs, n, sizes=None: workers.append(real(jobs, n, sizes)) or workers[-1])
     block_params, block_opt = trajectory(name, setting, dtype)
     assert max(workers) == 2, "the blocks did not run on two threads"
     for k in whole_params:
@@ -209,7 +209,7 @@ def test_the_blocked_threaded_path_agrees_with_torch(name, setting, monkeypatch)
     theirs = getattr(torch.optim, name)(list(tensors.values()), **setting)
     calls, blocked = [], []
     real_run, real_jobs = _blocks.run, optim.Optimizer._block_jobs
-    monkeypatch.setattr(_blocks, "run", lambda jobs, n: calls.append(real_run(jobs, n)) or calls[-1])
+    monkeypatch.setattr(_blocks, "run", lambda jobs, n, sizes=None: calls.append(real_run(jobs, n, sizes)) or calls[-1])
     monkeypatch.setattr(optim.Optimizer, "_block_jobs",
                         lambda self, unit, g, t: blocked.append(unit.names) or real_jobs(self, unit, g, t))
     for step in range(5):
@@ -221,3 +221,26 @@ def test_the_blocked_threaded_path_agrees_with_torch(name, setting, monkeypatch)
     assert len(blocked) == 10 and max(calls) == 2  # both arrays' updates went through the blocks, on two threads
     for k, t in tensors.items():
         np.testing.assert_allclose(params[k], t.detach().numpy(), rtol=1e-12, atol=1e-14, err_msg=f"{name} {k}")
+
+
+def test_shares_hold_about_equal_numbers_of_elements():
+    """Jobs of very different sizes (a fused array's two halves, then 100 small arrays) are
+    shared out by elements, not by count."""
+    sizes = [5_000_000, 5_000_000] + [1000] * 100
+    assert _blocks._shares(sizes, 2) == [0, 1, 102]
+    assert _blocks._shares([1] * 10, 3) == [0, 3, 7, 10]
+    assert _blocks._shares([7], 1) == [0, 1]
+    jobs_run = []
+    _blocks.run([lambda w, i=i: jobs_run.append(i) for i in range(102)], sum(sizes), sizes)
+    assert sorted(jobs_run) == list(range(102))
+
+
+def test_kernel_parts_are_one_per_thread_and_never_small(monkeypatch):
+    monkeypatch.setattr(_blocks, "num_threads", lambda: 4)
+    k = _blocks.KERNEL_BLOCK
+    assert _blocks.split_for_threads(10) == [slice(0, 10)]
+    assert _blocks.split_for_threads(3 * k) == [slice(0, k), slice(k, 2 * k), slice(2 * k, 3 * k)]
+    parts = _blocks.split_for_threads(100 * k + 3)
+    assert len(parts) == 4 and parts[0].start == 0 and parts[-1].stop == 100 * k + 3
+    assert all(a.stop == b.start for a, b in zip(parts, parts[1:]))
+    assert max(p.stop - p.start for p in parts) - min(p.stop - p.start for p in parts) <= 1

@@ -26,13 +26,6 @@ from optimlab.optim import _fused  # noqa: E402
 FUSED = ["SGD", "Adam", "AdamW", "Lion"]
 
 
-@pytest.fixture(autouse=True)
-def kernels_for_every_size(monkeypatch, request):
-    """The arrays here are small; by default arrays that small get the plain rule."""
-    if "keep_min_size" not in request.keywords:
-        monkeypatch.setattr(_fused, "MIN_SIZE", 0)
-
-
 def _sgd_settings():
     for momentum, dampening, nesterov, weight_decay, maximize in itertools.product(
         [0.0, 0.9], [0.0, 0.3], [False, True], [0.0, 0.1], [False, True]
@@ -286,7 +279,7 @@ def test_importing_optim_does_not_import_numba():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("size", [1, 7, 1000, 300_001])
-def test_the_parallel_finiteness_check_agrees_with_the_plain_one(dtype, size):
+def test_the_kernels_finiteness_check_agrees_with_the_plain_one(dtype, size):
     from optimlab.backend import all_finite
     from optimlab.optim import _fused
 
@@ -301,62 +294,76 @@ def test_the_parallel_finiteness_check_agrees_with_the_plain_one(dtype, size):
     assert _fused.all_finite(x[::2]) == all_finite(x[::2])  # not contiguous: the plain check
 
 
-@pytest.mark.keep_min_size
-def test_small_arrays_get_the_plain_rule_and_large_ones_the_kernel(monkeypatch):
+def test_every_size_takes_the_kernel_and_large_arrays_one_part_per_thread(monkeypatch):
+    """No size threshold: a kernel call costs about a microsecond. An array of at least
+    ``_blocks.KERNEL_BLOCK`` elements per thread is cut into one part per thread."""
+    from optimlab.optim import _blocks
+
+    monkeypatch.setattr(_blocks, "num_threads", lambda: 2)
     calls = []
     real = _fused.adam
     monkeypatch.setattr(_fused, "adam", lambda *a, **k: calls.append(a[0].size) or real(*a, **k))
-    small = {"w": np.ones(_fused.MIN_SIZE - 1, np.float32)}
-    large = {"w": np.ones(_fused.MIN_SIZE, np.float32)}
+    n = 2 * _blocks.KERNEL_BLOCK + 1000
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # the plain rule for small arrays is no fallback: no warning
+        warnings.simplefilter("error")  # no fallback, no warning
+        small = {"w": np.ones(10, np.float32)}
         optim.Adam(small, fused=True).step({"w": np.ones_like(small["w"])})
+        large = {"w": np.ones(n, np.float32)}
         optim.Adam(large, fused=True).step({"w": np.ones_like(large["w"])})
-    assert calls == [_fused.MIN_SIZE]
+    assert calls == [10, n // 2, n - n // 2]
 
 
-@pytest.mark.keep_min_size
-def test_fused_steps_from_two_threads_at_once_do_not_abort():
-    """numba's workqueue layer aborts the process when entered by two threads at once; the
-    kernels take a lock. Run in a subprocess: an abort would take pytest down with it."""
+def test_fused_steps_from_three_threads_at_once_each_get_their_own_result():
+    """The kernels keep no state and release the GIL: three optimizers stepping at once in three
+    threads (each on the block threads too) must each end where a plain run ends. In a
+    subprocess, so that a crash could not take pytest down with it."""
     code = """
 import threading, numpy as np
 from optimlab import optim
-def train():
-    params = {"w": np.ones(200_000, np.float32)}
-    opt = optim.Adam(params, fused=True)
-    for _ in range(30):
-        opt.step({"w": np.full(200_000, 0.5, np.float32)})
-threads = [threading.Thread(target=train) for _ in range(3)]
+n = 600_000
+results = {}
+def train(k, fused):
+    params = {"w": np.linspace(-1, 1, n, dtype=np.float32) * (k + 1)}
+    opt = optim.Adam(params, fused=fused, lr=0.01)
+    for s in range(20):
+        opt.step({"w": np.cos(params["w"] * (1 + 0.1 * s))})
+    results[k, fused] = params["w"]
+threads = [threading.Thread(target=train, args=(k, True)) for k in range(3)]
 [t.start() for t in threads]
 [t.join() for t in threads]
-import numba
-print(numba.threading_layer())
+for k in range(3):
+    train(k, None)
+print(all(np.array_equal(results[k, True], results[k, None]) for k in range(3)))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip() == "workqueue"
+    assert out.stdout.strip() == "True"
 
 
-@pytest.mark.keep_min_size
 def test_arrays_the_kernels_cannot_take_warn_whatever_their_size():
-    params = {"w": np.ones(10, np.float16)}  # far under MIN_SIZE, and a dtype the kernels lack
+    params = {"w": np.ones(10, np.float16)}  # a dtype the kernels lack
     opt = optim.Adam(params, fused=True)
     with pytest.warns(RuntimeWarning, match="float32 and float64 arrays, not float16"):
         opt.step({"w": np.full(10, 0.5, np.float16)})
 
 
-def test_threads_are_woken_only_for_the_work_left_to_the_blocks(monkeypatch):
-    """A big array updated by the kernel does not make a small plain-rule array go to the threads."""
+def test_the_kernels_use_the_block_threads_only_for_large_steps(monkeypatch):
+    """Like the plain path: a step of MIN_PARALLEL elements or more is spread over the threads
+    (kernel blocks and plain-rule blocks together); a smaller one stays on the calling thread."""
     from optimlab.optim import _blocks
 
+    monkeypatch.setattr(_blocks, "KERNEL_BLOCK", 1024)
     monkeypatch.setattr(_blocks, "BLOCK", 64)
-    monkeypatch.setattr(_blocks, "MIN_PARALLEL", 128)
+    monkeypatch.setattr(_blocks, "num_threads", lambda: 2)
+    monkeypatch.setattr(_blocks, "MIN_PARALLEL", 4096)
     workers = []
     real = _blocks.run
-    monkeypatch.setattr(_blocks, "run", lambda jobs, n: workers.append(real(jobs, n)) or workers[-1])
-    params = {"big": np.ones(40_000, np.float32), "small": np.ones(100, np.float16)}  # kernel; plain rule
-    opt = optim.Adam(params, fused=True)
+    monkeypatch.setattr(_blocks, "run", lambda jobs, n, sizes=None: workers.append(real(jobs, n, sizes)) or workers[-1])
+    big = {"w": np.ones(40_000, np.float32)}
+    optim.Adam(big, fused=True, nonfinite="propagate").step({"w": np.full(40_000, 0.5, np.float32)})
+    assert workers[-1] == 2  # one part per thread
+    small = {"w": np.ones(3000, np.float32), "h": np.ones(100, np.float16)}  # kernel; plain rule
+    opt = optim.Adam(small, fused=True, nonfinite="propagate")
     with pytest.warns(RuntimeWarning, match="not float16"):
-        opt.step({"big": np.full(40_000, 0.5, np.float32), "small": np.full(100, 0.5, np.float16)})
-    assert workers[-1] == 1  # 100 elements in 2 blocks: under MIN_PARALLEL, on the calling thread
+        opt.step({"w": np.full(3000, 0.5, np.float32), "h": np.full(100, 0.5, np.float16)})
+    assert workers[-1] == 1  # 3100 elements: under MIN_PARALLEL, on the calling thread

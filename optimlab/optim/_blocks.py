@@ -30,6 +30,11 @@ if TYPE_CHECKING:
 
 #: elements per block: a rule's ~6 arrays of 64k float32 (1.5 MB) fit in a core's L2 cache
 BLOCK = 1 << 16
+#: the smallest part of an array given to one thread by a one-pass numba kernel (``fused=True``).
+#: A kernel keeps no temporaries, so an array is cut into at most one part per thread: every
+#: part costs a hand-over of the GIL between threads (measured ~10 us), and long parts stream
+#: through memory best
+KERNEL_BLOCK = 1 << 18
 #: less work than this (in elements) is done on the calling thread alone: waking a thread costs
 #: tens of microseconds, and below ~500k elements it saved less than that (benchmarks/README.md)
 MIN_PARALLEL = 8 * BLOCK
@@ -45,11 +50,15 @@ _pool_lock = threading.Lock()
 
 def num_threads() -> int:
     """The cores this process may run on (its CPU affinity), at most ``MAX_THREADS``."""
+    return max(1, min(_cores(), MAX_THREADS))
+
+
+@functools.cache  # (asked on every step; a system call)
+def _cores() -> int:
     try:
-        cores = len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, MAX_THREADS))
+        return os.cpu_count() or 1
 
 
 def _executor() -> ThreadPoolExecutor:
@@ -74,17 +83,29 @@ def split(size: int) -> list[slice]:
     return [slice(lo, min(lo + BLOCK, size)) for lo in range(0, size, BLOCK)]
 
 
-def run(jobs: list[Job], elements: int) -> int:
+def split_for_threads(size: int) -> list[slice]:
+    """Consecutive slices that cover ``range(size)``: one per thread, each of at least
+    ``KERNEL_BLOCK`` elements (one slice for a smaller array)."""
+    if size < 2 * KERNEL_BLOCK:
+        return [slice(0, size)]
+    parts = min(num_threads(), size // KERNEL_BLOCK)
+    bounds = [size * k // parts for k in range(parts + 1)]
+    return [slice(lo, hi) for lo, hi in zip(bounds, bounds[1:])]
+
+
+def run(jobs: list[Job], elements: int, sizes: list[int] | None = None) -> int:
     """Call every ``job(worker)`` once; returns the number of workers used.
 
     Worker w (0 ≤ w < workers) takes the w-th contiguous share of the jobs, so each thread
-    streams through its own part of memory; worker 0 is the calling thread. An exception in
-    any worker is raised here, after every worker has stopped.
+    streams through its own part of memory; worker 0 is the calling thread. With ``sizes``
+    (the elements of each job) the shares hold about equal numbers of elements, else of jobs.
+    An exception in any worker is raised here, after every worker has stopped.
     """
     workers = min(num_threads(), len(jobs)) if elements >= MIN_PARALLEL else 1
+    bounds = _shares(sizes or [1] * len(jobs), workers)
 
     def work(w: int) -> None:
-        for job in jobs[w * len(jobs) // workers : (w + 1) * len(jobs) // workers]:
+        for job in jobs[bounds[w] : bounds[w + 1]]:
             job(w)
 
     if workers <= 1:
@@ -104,29 +125,50 @@ def run(jobs: list[Job], elements: int) -> int:
     return workers
 
 
-def all_finite_each(arrays: list[np.ndarray]) -> list[bool]:
-    """``backend.all_finite`` of each contiguous NumPy array, block by block on the threads."""
+def _shares(sizes: list[int], workers: int) -> list[int]:
+    """Indices that cut ``sizes`` into ``workers`` consecutive runs of about equal sums."""
+    total, bounds, running, i = sum(sizes), [0], 0, 0
+    for w in range(1, workers):
+        while i < len(sizes) and running + sizes[i] / 2 <= total * w / workers:
+            running += sizes[i]
+            i += 1
+        bounds.append(max(i, bounds[-1]))
+    return bounds + [len(sizes)]
+
+
+def all_finite_each(
+    arrays: list[np.ndarray], block_is_finite: Callable[[np.ndarray], bool] | None = None,
+    parts: Callable[[int], list[slice]] = split,
+) -> list[bool]:
+    """``backend.all_finite`` of each contiguous NumPy array, in the ``parts`` of each on the
+    threads; ``block_is_finite`` checks one part (by default :func:`_block_is_finite`)."""
     bad = [False] * len(arrays)
+    is_finite = block_is_finite or _block_is_finite
     jobs: list[Job] = []
+    sizes: list[int] = []
     for i, x in enumerate(arrays):
         flat = x.reshape(-1)
-        jobs += [functools.partial(_check_block, flat[block], bad, i) for block in split(flat.size)]
+        for b in parts(flat.size):
+            jobs.append(functools.partial(_check_block, is_finite, flat[b], bad, i))
+            sizes.append(b.stop - b.start)
     with np.errstate(over="ignore", invalid="ignore"):  # (the workers run in this context too)
-        run(jobs, sum(x.size for x in arrays))
+        run(jobs, sum(sizes), sizes)
     return [not b for b in bad]
 
 
-def _check_block(part: np.ndarray, bad: list[bool], i: int, _worker: int) -> None:
+def _check_block(is_finite, part: np.ndarray, bad: list[bool], i: int, _worker: int) -> None:
+    if not is_finite(part):
+        bad[i] = True  # only ever set to True: a race between workers is harmless
+
+
+def _block_is_finite(part: np.ndarray) -> bool:
     """A block's sum is taken as a dot product with ones: BLAS reads the block at memory speed
     (NumPy's pairwise sum is 2-3 times slower), and NaN or Inf make it NaN or Inf. A non-finite
     sum, which huge finite entries can also give, is settled by the exact test."""
     if part.dtype in (np.float32, np.float64):
         total = float(np.dot(part, _ones(part.dtype, part.size)))
-        finite = total - total == 0 or bool(np.isfinite(part).all())
-    else:
-        finite = all_finite(part)
-    if not finite:
-        bad[i] = True  # only ever set to True: a race between workers is harmless
+        return total - total == 0 or bool(np.isfinite(part).all())
+    return all_finite(part)
 
 
 _ones_by_dtype: dict = {}

@@ -3,10 +3,10 @@
 The plain rules (:func:`~optimlab.optim.sgd.sgd`, :func:`~optimlab.optim.adam.adam`,
 :func:`~optimlab.optim.lion.lion`) are written like their equations, one NumPy operation per
 term, so a step sweeps memory a dozen times. A kernel here computes the same thing in one
-sweep, in parallel over the CPU cores: for every element it reads θ, g and the state once,
-does the rule's float operations *in the rule's order and precision*, and writes θ and the
-state once. The results agree with the plain rule to round-off (in practice bit for bit);
-``tests/test_fused.py`` checks that, and the cross-checks against torch.
+sweep: for every element it reads θ, g and the state once, does the rule's float operations
+*in the rule's order and precision*, and writes θ and the state once. The results agree with
+the plain rule to round-off (in practice bit for bit); ``tests/test_fused.py`` checks that, and
+the cross-checks against torch.
 
 Which kernel runs is decided in :meth:`Optimizer.step`; the classes call these wrappers
 from ``fused_update``. Needs numba (``pip install "optimlab[fast]"``). This module is
@@ -15,34 +15,24 @@ imported only when a ``fused=True`` optimizer steps, never by ``import optimlab.
 Scalars are converted to the arrays' dtype before the loop, as NumPy does with a Python
 float in ``θ *= β``, so float32 stays float32 throughout.
 
-Two choices about threads, both measured (benchmarks/README.md):
-
-* numba's threading layer is set to ``workqueue`` (unless ``NUMBA_THREADING_LAYER`` says
-  otherwise). The default, OpenMP, keeps its threads spinning after each kernel; beside
-  OpenBLAS's threads (NumPy's matrix products) and torch's, which spin too, that made an MLP
-  trained with fused Adam 5-30x *slower* than with the plain rule. workqueue threads sleep. It
-  must not be entered by two threads at once, so every launch here holds ``_launch``.
-* Arrays under ``MIN_SIZE`` elements get the plain rule (:meth:`Optimizer.step` decides):
-  waking the threads costs tens of microseconds, more than the kernel saves on them.
+Threads. The kernels are plain loops compiled with ``nogil=True``: :meth:`Optimizer.step`
+cuts the arrays into blocks and runs them on its own block threads (``_blocks.py``, the same
+threads as the plain path), so one step of many arrays costs one hand-out of work, not one
+parallel launch per array, and small arrays pay a call (about a microsecond), not a wake-up of
+threads. ``error_model="numpy"`` (a division by zero gives inf or NaN, as in NumPy, instead of
+raising) is also what lets LLVM vectorize the loops.
 """
 
 from __future__ import annotations
 
-import os
-import threading
+import functools
 
 import numba
 import numpy as np
-from numba import prange
 
 from ..backend import all_finite as _all_finite_any
 
-if "NUMBA_THREADING_LAYER" not in os.environ:  # must precede the first parallel launch
-    numba.config.THREADING_LAYER = "workqueue"
-_launch = threading.Lock()
-
-#: smaller arrays are updated by the plain rule (and checked by ``backend.all_finite``)
-MIN_SIZE = 1 << 15
+_kernel = numba.njit(nogil=True, cache=True, error_model="numpy")
 
 
 def _flat(a):
@@ -50,7 +40,7 @@ def _flat(a):
 
 
 # ----------------------------------------------------------------------------- finiteness
-@numba.njit(parallel=True, cache=True, fastmath={"reassoc"})
+@numba.njit(nogil=True, cache=True, error_model="numpy", fastmath={"reassoc"})
 def _has_nonfinite(x):
     """Whether an entry is NaN or ±Inf: ``not optimlab.backend.all_finite(x)``.
 
@@ -58,28 +48,24 @@ def _has_nonfinite(x):
     (only that: NaN still propagates) lets the sum run in SIMD lanes.
     """
     total = x.dtype.type(0)
-    for i in prange(x.size):
+    for i in range(x.size):
         total += x[i] - x[i]
     return total != total
 
 
 def all_finite(x) -> bool:
-    """``backend.all_finite`` in one parallel pass, for the check before every step."""
-    if (
-        isinstance(x, np.ndarray) and x.flags.c_contiguous and x.dtype in (np.float32, np.float64)
-        and x.size >= MIN_SIZE
-    ):
-        with _launch:
-            return not _has_nonfinite(_flat(x))
+    """``backend.all_finite`` in one pass, for the check before every step (a block of it)."""
+    if isinstance(x, np.ndarray) and x.flags.c_contiguous and x.dtype in (np.float32, np.float64):
+        return not _has_nonfinite(_flat(x))
     return _all_finite_any(x)
 
 
 # ----------------------------------------------------------------------------- SGD
-@numba.njit(parallel=True, cache=True)
+@_kernel
 def _sgd(theta, grad, buf, maximize, weight_decay, momentum, one_minus_dampening, first_step,
          nesterov, minus_lr):
     """Must equal ``optimlab.optim.sgd.sgd`` (after the −∇f of ``maximize``)."""
-    for i in prange(theta.size):
+    for i in range(theta.size):
         g = -grad[i] if maximize else grad[i]
         th = theta[i]
         if weight_decay != 0:
@@ -100,19 +86,18 @@ def sgd(param, grad, momentum_buffer, *, step, lr, momentum=0.0, dampening=0.0, 
     """One SGD step in one pass: :func:`optimlab.optim.sgd.sgd` with ``maximize`` folded in."""
     s = param.dtype.type
     buf = momentum_buffer if momentum_buffer is not None else param[:0]  # unused when μ = 0
-    with _launch:
-        _sgd(
-            _flat(param), _flat(grad), _flat(buf), maximize, s(weight_decay), s(momentum),
-            s(1.0 - dampening), step == 1, nesterov, s(-lr),
-        )
+    _sgd(
+        _flat(param), _flat(grad), _flat(buf), maximize, s(weight_decay), s(momentum),
+        s(1.0 - dampening), step == 1, nesterov, s(-lr),
+    )
 
 
 # ----------------------------------------------------------------------------- Adam, AdamW
-@numba.njit(parallel=True, cache=True)
+@_kernel
 def _adam(theta, grad, m, v, v_max, maximize, amsgrad, l2, decay, beta1, one_minus_beta1, beta2,
           one_minus_beta2, sqrt_bias_correction2, eps, minus_step_size):
     """Must equal ``optimlab.optim.adam.adam`` (after the −∇f of ``maximize``)."""
-    for i in prange(theta.size):
+    for i in range(theta.size):
         g = -grad[i] if maximize else grad[i]
         th = theta[i]
         if l2 != 0:
@@ -132,24 +117,31 @@ def _adam(theta, grad, m, v, v_max, maximize, amsgrad, l2, decay, beta1, one_min
 def adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, lr, betas, eps,
          weight_decay=0.0, decoupled_weight_decay=False, maximize=False) -> None:
     """One Adam/AdamW step in one pass: :func:`optimlab.optim.adam.adam` with ``maximize``."""
-    s = param.dtype.type
+    v_max = max_exp_avg_sq if max_exp_avg_sq is not None else param[:0]  # unused without AMSGrad
+    _adam(
+        _flat(param), _flat(grad), _flat(exp_avg), _flat(exp_avg_sq), _flat(v_max), maximize,
+        max_exp_avg_sq is not None,
+        *_adam_scalars(param.dtype.type, step, lr, betas, eps, weight_decay, decoupled_weight_decay),
+    )
+
+
+@functools.lru_cache(maxsize=64)  # the same for every array (and part) of a step
+def _adam_scalars(s, step, lr, betas, eps, weight_decay, decoupled_weight_decay):
+    """The scalars of ``_adam``, l2 to minus_step_size, in the arrays' dtype ``s``."""
     beta1, beta2 = betas
     l2, decay = (0.0, 1.0 - lr * weight_decay) if decoupled_weight_decay else (weight_decay, 1.0)
-    v_max = max_exp_avg_sq if max_exp_avg_sq is not None else param[:0]  # unused without AMSGrad
-    with _launch:
-        _adam(
-            _flat(param), _flat(grad), _flat(exp_avg), _flat(exp_avg_sq), _flat(v_max), maximize,
-            max_exp_avg_sq is not None, s(l2), s(decay), s(beta1), s(1.0 - beta1), s(beta2),
-            s(1.0 - beta2), s(np.sqrt(1.0 - beta2**step)), s(eps), s(-lr / (1.0 - beta1**step)),
-        )
+    return (
+        s(l2), s(decay), s(beta1), s(1.0 - beta1), s(beta2), s(1.0 - beta2),
+        s(np.sqrt(1.0 - beta2**step)), s(eps), s(-lr / (1.0 - beta1**step)),
+    )
 
 
 # ----------------------------------------------------------------------------- Lion
-@numba.njit(parallel=True, cache=True)
+@_kernel
 def _lion(theta, grad, m, maximize, decay, beta1, one_minus_beta1, beta2, one_minus_beta2, minus_lr):
     """Must equal ``optimlab.optim.lion.lion`` (after the −∇f of ``maximize``)."""
     one, zero = theta.dtype.type(1), theta.dtype.type(0)
-    for i in prange(theta.size):
+    for i in range(theta.size):
         g = -grad[i] if maximize else grad[i]
         m_prev = m[i]
         c = m_prev * beta1 + g * one_minus_beta1  # c_t = sign(β1 m_{t-1} + (1 − β1) g_t)
@@ -162,8 +154,7 @@ def lion(param, grad, exp_avg, *, lr, betas, weight_decay=0.0, maximize=False) -
     """One Lion step in one pass: :func:`optimlab.optim.lion.lion` with ``maximize``."""
     s = param.dtype.type
     beta1, beta2 = betas
-    with _launch:
-        _lion(
-            _flat(param), _flat(grad), _flat(exp_avg), maximize, s(1.0 - lr * weight_decay), s(beta1),
-            s(1.0 - beta1), s(beta2), s(1.0 - beta2), s(-lr),
-        )
+    _lion(
+        _flat(param), _flat(grad), _flat(exp_avg), maximize, s(1.0 - lr * weight_decay), s(beta1),
+        s(1.0 - beta1), s(beta2), s(1.0 - beta2), s(-lr),
+    )

@@ -11,7 +11,8 @@ arrays the rule needs and passes them in. Everything the rules share lives here:
 * ``state_dict`` / ``load_state_dict`` and ``save`` / ``load`` (``.npz``);
 * with ``fused=True``, a one-pass numba kernel instead of the rule (``_fused.py``);
 * otherwise, on large NumPy arrays, elementwise rules run block by block on a few threads,
-  so their temporaries stay in cache (``_blocks.py``; the same result, bit for bit).
+  so their temporaries stay in cache (``_blocks.py``; the same result, bit for bit); the
+  kernels run on the same block threads.
 
 When a model keeps all its parameters as views into one flat buffer (``optimlab.nn`` does),
 elementwise rules run once over the whole buffer instead of once per tensor.
@@ -291,22 +292,21 @@ class Optimizer:
             return False
         self.step_count = t
         self.advance_scalars(t)
-        block_jobs: list[_blocks.Job] = []
-        block_elements = 0
+        blocks: list[tuple[int, _blocks.Job]] = []  # (elements, job) for the block threads
         for unit in self._units:
             g = self._unit_grad(unit, named)
             kernels = self._fused_kernels(unit, g) if self.fused else None
             if kernels is not None:  # one pass in numba; it applies maximize itself
-                self.fused_update(kernels, unit.param, g, unit.state, t)
+                blocks += self._kernel_jobs(kernels, unit, g, t)
             elif (
                 self.elementwise and unit.param.size > _blocks.BLOCK
                 and _blocks.splittable([unit.param, g, *unit.state.values()])
             ):
-                block_jobs += self._block_jobs(unit, g, t)
-                block_elements += unit.param.size
+                blocks += self._block_jobs(unit, g, t)
             else:
                 self._update_unit(unit.param, g, unit.state, unit.work, unit.gbuf, t, unit.names)
-        _blocks.run(block_jobs, block_elements)  # threads only when the blocked work is large
+        sizes = [size for size, _ in blocks]
+        _blocks.run([job for _, job in blocks], sum(sizes), sizes)  # threads only when the work is large
         return True
 
     def _update_unit(self, param, grad, state, work, gbuf, t: int, names: list[str]) -> None:
@@ -314,8 +314,20 @@ class Optimizer:
             grad = array_module(grad).negative(grad, out=gbuf)
         self.update(param, grad, state, work, t, names)
 
-    def _block_jobs(self, unit: _Unit, grad: Array, t: int) -> list[_blocks.Job]:
-        """The rule on cache-sized blocks of the unit, as jobs for the block threads (``_blocks.py``)."""
+    def _kernel_jobs(self, kernels: ModuleType, unit: _Unit, grad: Array, t: int) -> list[tuple[int, _blocks.Job]]:
+        """The numba kernel on parts of the unit (one per thread for a large unit), as
+        (elements, job) pairs for the block threads (``_blocks.py``)."""
+        param, grad = unit.param.reshape(-1), grad.reshape(-1)  # views: all are contiguous
+        state = {k: a.reshape(-1) for k, a in unit.state.items()}
+
+        def update_part(part: slice, _worker: int) -> None:
+            self.fused_update(kernels, param[part], grad[part], {k: a[part] for k, a in state.items()}, t)
+
+        return [(p.stop - p.start, functools.partial(update_part, p)) for p in _blocks.split_for_threads(param.size)]
+
+    def _block_jobs(self, unit: _Unit, grad: Array, t: int) -> list[tuple[int, _blocks.Job]]:
+        """The rule on cache-sized blocks of the unit, as (elements, job) pairs for the block
+        threads (``_blocks.py``)."""
         param, grad = unit.param.reshape(-1), grad.reshape(-1)  # views: all are contiguous
         state = {k: a.reshape(-1) for k, a in unit.state.items()}
         scratch = self._block_scratch(param.dtype)
@@ -327,7 +339,7 @@ class Optimizer:
                 t, unit.names,
             )
 
-        return [functools.partial(update_block, block) for block in _blocks.split(param.size)]
+        return [(b.stop - b.start, functools.partial(update_block, b)) for b in _blocks.split(param.size)]
 
     def _block_scratch(self, dtype: Any) -> list[list[np.ndarray]]:
         size = min(_blocks.BLOCK, max(u.param.size for u in self._units))
@@ -363,8 +375,7 @@ class Optimizer:
         if reason is None:
             reason = _not_for_kernels([unit.param, grad, *unit.state.values()])
         if reason is None:
-            # small arrays: a parallel launch costs more than it saves; the plain rule, no warning
-            return kernels if unit.param.size >= kernels.MIN_SIZE else None
+            return kernels
         if reason not in self._fused_warned:
             self._fused_warned.add(reason)
             warnings.warn(
@@ -429,16 +440,13 @@ class Optimizer:
         return next((n for n, ok in zip(names, self._all_finite_each(grads)) if not ok), None)
 
     def _all_finite_each(self, arrays: list[Array]) -> list[bool]:
-        """``backend.all_finite`` of each array: large ones by a parallel numba pass with
-        ``fused=True``, the others block by block on the threads where they can be split."""
+        """``backend.all_finite`` of each array, block by block on the threads where they can be
+        split (with ``fused=True``, each block by the numba kernels' one-pass check)."""
         kernels = _import_fused()[0] if self.fused else None
+        check = dict(block_is_finite=kernels.all_finite, parts=_blocks.split_for_threads) if kernels else {}
         finite: list[bool | None] = [None] * len(arrays)
-        if kernels is not None:
-            for i, a in enumerate(arrays):
-                if a.size >= kernels.MIN_SIZE:
-                    finite[i] = kernels.all_finite(a)
-        blocked = [i for i, a in enumerate(arrays) if finite[i] is None and _blocks.splittable([a])]
-        for i, ok in zip(blocked, _blocks.all_finite_each([arrays[i] for i in blocked])):
+        blocked = [i for i, a in enumerate(arrays) if _blocks.splittable([a])]
+        for i, ok in zip(blocked, _blocks.all_finite_each([arrays[i] for i in blocked], **check)):
             finite[i] = ok
         return [all_finite(a) if ok is None else ok for a, ok in zip(arrays, finite)]
 
