@@ -168,16 +168,9 @@ def asarray(x: Any, dtype: Any = None) -> ndarray:
     return ndarray(np.array(x, dtype=dtype, copy=True))
 
 
-array = asarray
-
-
 def asnumpy(x: Any) -> np.ndarray:
     """Device to host, explicitly."""
     return x.get() if isinstance(x, ndarray) else np.asarray(x)
-
-
-def get_array_module(*arrays: Any) -> types.ModuleType:
-    return sys.modules[__name__] if any(isinstance(a, ndarray) for a in arrays) else np
 
 
 def _device_function(name: str):
@@ -192,18 +185,6 @@ def _device_function(name: str):
 
     call.__name__ = name
     return call
-
-
-def _linalg_function(name: str):
-    function = getattr(np.linalg, name)
-
-    def call(*args, **kwargs):
-        return _wrap(function(*(_unwrap(a) for a in args), **{k: _unwrap(v) for k, v in kwargs.items()}))
-
-    return call
-
-
-linalg = types.SimpleNamespace(**{n: _linalg_function(n) for n in ("norm", "svd", "qr", "eigh", "solve")})
 
 
 def __getattr__(name: str):
