@@ -315,31 +315,21 @@ class Optimizer:
         self.update(param, grad, state, work, t, names)
 
     def _kernel_jobs(self, kernels: ModuleType, unit: _Unit, grad: Array, t: int) -> list[tuple[int, _blocks.Job]]:
-        """The numba kernel on parts of the unit (one per thread for a large unit), as
-        (elements, job) pairs for the block threads (``_blocks.py``)."""
-        param, grad = unit.param.reshape(-1), grad.reshape(-1)  # views: all are contiguous
-        state = {k: a.reshape(-1) for k, a in unit.state.items()}
-
-        def update_part(part: slice, _worker: int) -> None:
-            self.fused_update(kernels, param[part], grad[part], {k: a[part] for k, a in state.items()}, t)
-
-        return [(p.stop - p.start, functools.partial(update_part, p)) for p in _blocks.split_for_threads(param.size)]
+        """The numba kernel on parts of the unit (one per thread for a large unit)."""
+        return _jobs_on_slices(
+            unit, grad, _blocks.split_for_threads(unit.param.size),
+            lambda param, g, state, _worker: self.fused_update(kernels, param, g, state, t),
+        )
 
     def _block_jobs(self, unit: _Unit, grad: Array, t: int) -> list[tuple[int, _blocks.Job]]:
-        """The rule on cache-sized blocks of the unit, as (elements, job) pairs for the block
-        threads (``_blocks.py``)."""
-        param, grad = unit.param.reshape(-1), grad.reshape(-1)  # views: all are contiguous
-        state = {k: a.reshape(-1) for k, a in unit.state.items()}
-        scratch = self._block_scratch(param.dtype)
+        """The rule on cache-sized blocks of the unit, with each worker's own scratch memory."""
+        scratch = self._block_scratch(unit.param.dtype)
 
-        def update_block(block: slice, worker: int) -> None:
-            work = [w[: block.stop - block.start] for w in scratch[worker]]
-            self._update_unit(
-                param[block], grad[block], {k: a[block] for k, a in state.items()}, work[:-1], work[-1],
-                t, unit.names,
-            )
+        def update(param: Array, g: Array, state: dict[str, Array], worker: int) -> None:
+            work = [w[: param.size] for w in scratch[worker]]
+            self._update_unit(param, g, state, work[:-1], work[-1], t, unit.names)
 
-        return [(b.stop - b.start, functools.partial(update_block, b)) for b in _blocks.split(param.size)]
+        return _jobs_on_slices(unit, grad, _blocks.split(unit.param.size), update)
 
     def _block_scratch(self, dtype: Any) -> list[list[np.ndarray]]:
         size = min(_blocks.BLOCK, max(u.param.size for u in self._units))
@@ -547,6 +537,20 @@ class Optimizer:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.hyper.items())
         return f"{type(self).__name__}({len(self.params.names)} parameter(s), {args})"
+
+
+def _jobs_on_slices(
+    unit: _Unit, grad: Array, slices: list[slice], update: Callable[[Array, Array, dict[str, Array], int], None]
+) -> list[tuple[int, _blocks.Job]]:
+    """(elements, job) pairs for the block threads (``_blocks.py``): job(worker) calls
+    ``update(θ[s], g[s], state[s], worker)`` on slice s of the unit's flattened arrays."""
+    param, grad = unit.param.reshape(-1), grad.reshape(-1)  # views: all are contiguous
+    state = {k: a.reshape(-1) for k, a in unit.state.items()}
+
+    def job(part: slice, worker: int) -> None:
+        update(param[part], grad[part], {k: a[part] for k, a in state.items()}, worker)
+
+    return [(part.stop - part.start, functools.partial(job, part)) for part in slices]
 
 
 @functools.cache
