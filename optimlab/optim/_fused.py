@@ -16,10 +16,10 @@ Scalars are converted to the arrays' dtype before the loop, as NumPy does with a
 float in ``θ *= β``, so float32 stays float32 throughout.
 
 Threads. The kernels are plain loops compiled with ``nogil=True``: :meth:`Optimizer.step`
-cuts the arrays into blocks and runs them on its own block threads (``_blocks.py``, the same
-threads as the plain path), so one step of many arrays costs one hand-out of work, not one
-parallel launch per array, and small arrays pay a call (about a microsecond), not a wake-up of
-threads. ``error_model="numpy"`` (a division by zero gives inf or NaN, as in NumPy, instead of
+runs them on its own block threads (``_blocks.py``, the same threads as the plain path), a
+large array cut into one part per thread, so one step of many arrays costs one hand-out of
+work, not one parallel launch per array, and small arrays pay a call (about a microsecond), not
+a wake-up of threads. ``error_model="numpy"`` (a division by zero gives inf or NaN, as in NumPy, instead of
 raising) is also what lets LLVM vectorize the loops.
 """
 
