@@ -367,3 +367,41 @@ def test_the_kernels_use_the_block_threads_only_for_large_steps(monkeypatch):
     with pytest.warns(RuntimeWarning, match="not float16"):
         opt.step({"w": np.full(3000, 0.5, np.float32), "h": np.full(100, 0.5, np.float16)})
     assert workers[-1] == 1  # 3100 elements: under MIN_PARALLEL, on the calling thread
+
+
+TORCH_CASES = [
+    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01, maximize=True)),
+    ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.1)),
+    ("AdamW", dict(lr=0.01, weight_decay=0.1)),
+]
+
+
+@pytest.mark.parametrize(("name", "setting"), TORCH_CASES, ids=[n for n, _ in TORCH_CASES])
+def test_kernel_parts_on_two_threads_agree_with_torch(name, setting, monkeypatch):
+    """Large arrays, each cut into two parts updated on two threads, against torch.optim itself
+    (the recorded references use arrays too small to be cut)."""
+    torch = pytest.importorskip("torch")
+    from optimlab.optim import _blocks
+
+    monkeypatch.setattr(_blocks, "num_threads", lambda: 2)
+    monkeypatch.setattr(_blocks, "KERNEL_BLOCK", 4096)
+    monkeypatch.setattr(_blocks, "MIN_PARALLEL", 8192)
+    rng = np.random.default_rng(0)
+    params = {"w": rng.normal(size=(300, 700)), "b": rng.normal(size=70_000)}
+    opt = optim.create(name, params, fused=True, **setting)
+    tensors = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    theirs = getattr(torch.optim, name)(list(tensors.values()), **setting)
+    parts, workers = [], []
+    wrapper = name.lower().rstrip("w")  # _fused.sgd, _fused.adam (AdamW too)
+    real_kernel, real_run = getattr(_fused, wrapper), _blocks.run
+    monkeypatch.setattr(_fused, wrapper, lambda *a, **k: parts.append(a[0].size) or real_kernel(*a, **k))
+    monkeypatch.setattr(_blocks, "run", lambda jobs, n, sizes=None: workers.append(real_run(jobs, n, sizes)))
+    for step in range(5):
+        grads = {k: np.cos(p * (1 + 0.1 * step)) + 0.5 * p for k, p in params.items()}
+        opt.step(grads)
+        for k, t in tensors.items():
+            t.grad = torch.tensor(grads[k])
+        theirs.step()
+    assert parts[:4] == [105_000, 105_000, 35_000, 35_000] and max(workers) == 2
+    for k, t in tensors.items():
+        np.testing.assert_allclose(params[k], t.detach().numpy(), rtol=1e-12, atol=1e-14, err_msg=f"{name} {k}")
